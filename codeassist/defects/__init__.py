@@ -1,0 +1,1 @@
+"""Defect detection: static rules plus a learned detector on the MoE code model."""

@@ -1,0 +1,1 @@
+"""Click commands of cli.py, one module per area; each lists its commands in COMMANDS."""

@@ -1,0 +1,1 @@
+"""The shared Mixture-of-Experts model core: build, load, quantize, featurize, generate, train."""

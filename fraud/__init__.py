@@ -1,0 +1,1 @@
+"""Fraud scoring: transactions in, calibrated risk scores, routing and a review queue out."""

@@ -1,0 +1,1 @@
+"""The manual-review queue: typed tables, queue operations and Alembic migrations."""
