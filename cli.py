@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from codeassist.errors import CodeassistError
-from commands import code, fraud, jobs, model, review
+from commands import code, defects, fraud, jobs, model, review
 from core_model.errors import CoreModelError
 from fraud.errors import FraudError
 from settings import SettingsError, load_settings
@@ -64,7 +64,7 @@ def cli(ctx: click.Context, config_file, home, database_url, broker_url, result_
         raise UserError(str(exc)) from exc
 
 
-for _module in (model, fraud, review, code, jobs):
+for _module in (model, fraud, review, code, defects, jobs):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
