@@ -3,3 +3,16 @@
 
 class CoreModelError(Exception):
     """Root of every error `core_model` raises on purpose; the message is meant for the user."""
+
+
+class CheckpointError(CoreModelError):
+    """A model directory is missing, incomplete, or in a format we refuse to load (pickle)."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class QuantizationError(CoreModelError):
+    """A model cannot be quantized as asked (missing backend, unsupported layout)."""
