@@ -1,0 +1,227 @@
+"""Static engine: ruff configured for bugs rather than style, merged into `Finding`s.
+
+ruff runs as a subprocess on the source text (stdin, JSON output, ``--isolated`` so a project's
+own ruff settings cannot switch the bug rules off). It never imports or runs the analysed code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from codeassist.defects.errors import StaticEngineError
+from codeassist.defects.findings import Finding
+
+# Rules that point at defects (wrong behaviour), not at style. Each entry is a rule code prefix and
+# the confidence a finding of that class gets: pyflakes' undefined names and pylint's errors are
+# nearly always real bugs, bugbear's and the warnings are likelier to be deliberate.
+RULE_CONFIDENCE: dict[str, float] = {
+    "F821": 0.95,  # undefined name
+    "F822": 0.9,  # undefined name in __all__
+    "F823": 0.9,  # local variable referenced before assignment
+    "F63": 0.9,  # is-literal, assert-tuple, invalid comparisons
+    "F70": 0.9,  # misplaced break/continue/yield/return
+    "F50": 0.85,  # % format mismatches
+    "F52": 0.85,  # str.format mismatches
+    "F601": 0.7,  # repeated dict key
+    "F602": 0.7,
+    "F811": 0.6,  # redefinition of an unused name
+    "F841": 0.5,  # assigned but never used: often a wrong-variable bug
+    "PLE": 0.9,
+    "B002": 0.8,
+    "B006": 0.6,
+    "B011": 0.6,
+    "B012": 0.8,
+    "B014": 0.6,
+    "B015": 0.8,
+    "B016": 0.85,
+    "B018": 0.6,
+    "B020": 0.7,
+    "B023": 0.6,
+    "B025": 0.7,
+    "B026": 0.6,
+    "B029": 0.8,
+    "B030": 0.8,
+    "B031": 0.7,
+    "B032": 0.7,
+    "B033": 0.7,
+    "B034": 0.7,
+    "B035": 0.7,
+    "PLW0127": 0.8,  # self-assigning variable
+    "PLW0128": 0.7,
+    "PLW0129": 0.85,
+    "PLW0131": 0.7,
+    "PLW0177": 0.85,  # comparison with NaN
+    "PLW0211": 0.7,
+    "PLW0642": 0.6,
+    "PLW0711": 0.85,  # `except A or B`
+    "PLW1501": 0.85,  # bad open mode
+    "PLW1508": 0.7,
+    "PLW2101": 0.8,
+    "PLW3301": 0.5,
+    "RUF006": 0.7,  # dangling asyncio task
+    "RUF016": 0.85,  # invalid index type
+    "RUF018": 0.7,  # assignment in assert
+    "RUF024": 0.7,  # mutable fromkeys value
+    "RUF026": 0.8,
+    "RUF033": 0.6,
+}
+
+
+@dataclass(frozen=True)
+class StaticOptions:
+    """How the static engine runs.
+
+    Attributes:
+        rules: Rule codes or prefixes to select, with their confidences.
+        timeout_s: Subprocess time limit per file.
+    """
+
+    rules: tuple[tuple[str, float], ...] = tuple(RULE_CONFIDENCE.items())
+    timeout_s: float = 60.0
+
+
+def find_ruff() -> str:
+    """Path of the ruff executable: the one installed beside this Python, else on PATH."""
+    candidate = Path(sys.executable).with_name("ruff")
+    if candidate.is_file():
+        return str(candidate)
+    try:
+        from ruff.__main__ import find_ruff_bin  # the wheel knows where it put the binary
+
+        return os.fspath(find_ruff_bin())
+    except (ImportError, FileNotFoundError):
+        pass
+    found = shutil.which("ruff")
+    if found is None:
+        raise StaticEngineError("ruff is not installed: `pip install ruff` (needed for --static)")
+    return found
+
+
+def _confidence(code: str, rules: tuple[tuple[str, float], ...]) -> float | None:
+    best: tuple[int, float] | None = None
+    for prefix, confidence in rules:
+        if code.startswith(prefix) and (best is None or len(prefix) > best[0]):
+            best = (len(prefix), confidence)
+    return None if best is None else best[1]
+
+
+def _offset(line_starts: list[int], location: dict) -> int:
+    return line_starts[location["row"] - 1] + location["column"] - 1
+
+
+def _fix_text(item: dict, source: str, line_starts: list[int]) -> tuple[str | None, str | None]:
+    """ruff's fix as replacement text for the flagged span, when every edit lies inside it."""
+    fix = item.get("fix") or {}
+    description = fix.get("message")
+    edits = fix.get("edits") or []
+    start = _offset(line_starts, item["location"])
+    end = _offset(line_starts, item["end_location"])
+    spans = [
+        (_offset(line_starts, e["location"]), _offset(line_starts, e["end_location"]), e)
+        for e in edits
+    ]
+    if not spans or any(a < start or b > end for a, b, _ in spans):
+        return None, description
+    text = source[start:end]
+    for a, b, edit in sorted(spans, key=lambda s: s[0], reverse=True):
+        text = text[: a - start] + edit["content"] + text[b - start :]
+    return text, description
+
+
+def check_source(source: str, path: str, options: StaticOptions | None = None) -> list[Finding]:
+    """Run the bug rules over one file's text.
+
+    Args:
+        source: The file's text.
+        path: The name to report (also tells ruff whether the file is a stub).
+        options: Rule selection; None for the defaults.
+
+    Returns:
+        Findings sorted by position, with a replacement text for the flagged span in ``fix``
+        when ruff's fix edits only inside that span.
+
+    Raises:
+        StaticEngineError: ruff is missing, failed, or printed something other than JSON.
+    """
+    options = options or StaticOptions()
+    command = [
+        find_ruff(),
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--output-format",
+        "json",
+        "--select",
+        ",".join(prefix for prefix, _ in options.rules),
+        "--stdin-filename",
+        path if path.endswith((".py", ".pyi")) else "stdin.py",
+        "-",
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            input=source,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=options.timeout_s,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise StaticEngineError(f"{path}: ruff could not run: {exc}") from exc
+    # ruff: 0 clean, 1 violations, 2 its own error (bad option, crash).
+    if done.returncode not in (0, 1):
+        raise StaticEngineError(f"{path}: ruff failed: {done.stderr.strip()[:300]}")
+    try:
+        items = json.loads(done.stdout or "[]")
+    except json.JSONDecodeError as exc:
+        raise StaticEngineError(f"{path}: ruff printed no JSON: {done.stdout[:200]!r}") from exc
+
+    line_starts = [0]
+    for line in source.splitlines(keepends=True):
+        line_starts.append(line_starts[-1] + len(line))
+    findings = []
+    for item in items:
+        code = item.get("code")
+        if code is None:  # a syntax error: reported with code None by ruff
+            findings.append(
+                Finding(
+                    path=path,
+                    line=item["location"]["row"],
+                    column=item["location"]["column"],
+                    rule_id="ruff/syntax-error",
+                    kind="syntax-error",
+                    message=item["message"],
+                    confidence=1.0,
+                    engine="static",
+                )
+            )
+            continue
+        confidence = _confidence(code, options.rules)
+        if confidence is None:
+            continue
+        fix, description = _fix_text(item, source, line_starts)
+        message = item["message"] + (f" (fix: {description})" if description else "")
+        findings.append(
+            Finding(
+                path=path,
+                line=item["location"]["row"],
+                column=item["location"]["column"],
+                rule_id=f"ruff/{code}",
+                kind=item.get("name") or code,
+                message=message,
+                confidence=confidence,
+                engine="static",
+                end_line=item["end_location"]["row"],
+                end_column=item["end_location"]["column"],
+                fix=fix,
+            )
+        )
+    findings.sort(key=lambda f: (f.line, f.column, f.rule_id))
+    return findings
