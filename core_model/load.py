@@ -84,6 +84,16 @@ def build_model(
     return Model(module=module.eval(), kind="causal_lm", tokenizer=tokenizer)
 
 
+def build_text_model(
+    spec: ModelSpec, texts: list[str], *, vocab_size: int | None = None, seed: int = 0
+) -> Model:
+    """A causal LM with a byte-level BPE tokenizer trained on ``texts`` (random weights)."""
+    from core_model.tokenizer import train_bpe_tokenizer
+
+    tokenizer = train_bpe_tokenizer(texts, vocab_size=vocab_size or spec.vocab_size)
+    return build_model(spec, tokenizer=tokenizer, seed=seed)
+
+
 def _special_ids(tokenizer: PreTrainedTokenizerBase | None) -> dict[str, int]:
     if tokenizer is None:
         return {"bos": 1, "eos": 2, "pad": 0}
