@@ -1,0 +1,232 @@
+"""Celery tasks: ids, paths and plain JSON in, small JSON out; the work is the domain packages'.
+
+Every task is idempotent (a redelivered task rewrites the same files atomically; review cases
+are upserted by transaction id by the fraud package), retries only on transient errors
+(`TRANSIENT_ERRORS`, exponential backoff), and turns bad input into a structured error result
+``{"ok": false, "error": {...}}`` that is not retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from amqp.exceptions import ConnectionError as AMQPConnectionError
+from celery import chord, shared_task, states
+from celery.exceptions import Ignore, SoftTimeLimitExceeded
+from celery.signals import worker_process_init
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import OperationalError as SQLOperationalError
+
+from codeassist.errors import CodeassistError
+from core_model.errors import CoreModelError
+from fraud.errors import FraudError
+from workers import jobs
+from workers.errors import TransientError, WorkersError
+
+#: Errors worth retrying: the database, broker or result store was briefly unavailable.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TransientError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    AMQPConnectionError,
+    KombuOperationalError,
+    ConnectionError,
+)
+#: Errors that mean the input (or a missing model) is bad: reported, never retried.
+INPUT_ERRORS: tuple[type[BaseException], ...] = (
+    FraudError,
+    CodeassistError,
+    CoreModelError,
+    WorkersError,
+    OSError,
+    UnicodeDecodeError,
+    ValueError,
+)
+_TRANSIENT_SQL_MARKERS = (
+    "database is locked",
+    "database table is locked",
+    "connection",
+    "server closed",
+    "could not connect",
+    "terminating connection",
+)
+
+RETRY = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 1,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+@contextmanager
+def transient_sql_errors() -> Iterator[None]:
+    """Re-raise SQLAlchemy OperationalErrors that are locks or lost connections as transient."""
+    try:
+        yield
+    except SQLOperationalError as exc:
+        text = str(exc.orig if exc.orig is not None else exc).lower()
+        if exc.connection_invalidated or any(m in text for m in _TRANSIENT_SQL_MARKERS):
+            raise TransientError(f"transient database error: {text}") from exc
+        raise
+
+
+def error_result(exc: BaseException, attempts: int) -> dict[str, Any]:
+    """The structured result of a task whose input could not be processed."""
+    path = getattr(exc, "path", None) or getattr(exc, "filename", None)
+    return {
+        "ok": False,
+        "error": {
+            "type": type(exc).__name__,
+            "message": str(exc),
+            "path": str(path) if path is not None else None,
+            "line": getattr(exc, "line", None),
+            "field": getattr(exc, "field", None),
+        },
+        "attempts": attempts,
+    }
+
+
+def _run(task: Any, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``work`` with transient errors raised (to be retried) and input errors reported."""
+    attempts = task.request.retries + 1
+    try:
+        with transient_sql_errors():
+            result = work()
+    except TRANSIENT_ERRORS:
+        raise
+    except SoftTimeLimitExceeded as exc:
+        return error_result(exc, attempts)
+    except INPUT_ERRORS as exc:
+        return error_result(exc, attempts)
+    # A job cancelled while it ran must not report success over its REVOKED state.
+    _check_cancelled(task, task.request.id)
+    return {"ok": True, **result, "attempts": attempts}
+
+
+def _check_cancelled(task: Any, job_id: str) -> None:
+    """Stop (without storing a result) when the job was cancelled; keep its state REVOKED."""
+    if jobs.is_cancelled(task.app, job_id):
+        task.app.backend.store_result(job_id, None, states.REVOKED)
+        raise Ignore()
+
+
+@worker_process_init.connect
+def _preload(**_: Any) -> None:
+    # Load the fraud bundle once per worker process, before the first task arrives.
+    from celery import current_app
+
+    app = current_app._get_current_object()
+    if getattr(app, "settings", None) is None:
+        return
+    try:
+        jobs.fraud_bundle(app)
+    except Exception:  # noqa: BLE001 - a missing bundle is reported by the first task instead
+        pass
+
+
+# --- fraud -------------------------------------------------------------------------------
+
+
+@shared_task(bind=True, name="moesuite.fraud.score_file", **RETRY)
+def score_file(self: Any, path: str, output: str, options: dict[str, Any] | None = None) -> Any:
+    """Score a transaction file: split by customer, fan chunks out, aggregate one summary.
+
+    The job id is this task's id: the chord's aggregating task takes it over (``replace``), so
+    ``AsyncResult(job_id)`` ends with the summary.
+    """
+    job_id = self.request.id
+    _check_cancelled(self, job_id)
+    options = dict(options or {})
+
+    def split() -> dict[str, Any]:
+        return jobs.split_job(self.app, job_id, Path(path), options)
+
+    manifest = _run(self, split)
+    if not manifest["ok"]:
+        return manifest
+    header = [
+        score_chunk.s(job_id, i, chunk, options).set(task_id=f"{job_id}-chunk-{i:05d}")
+        for i, chunk in enumerate(manifest["chunks"])
+    ]
+    body = aggregate_job.s(job_id, output, manifest["rejected"], options)
+    raise self.replace(chord(header, body))
+
+
+@shared_task(bind=True, name="moesuite.fraud.score_chunk", **RETRY)
+def score_chunk(
+    self: Any, job_id: str, index: int, chunk: str, options: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Score one chunk of a job; a redelivered chunk returns the result already written."""
+    _check_cancelled(self, job_id)
+    result = _run(self, lambda: jobs.score_chunk(self.app, job_id, index, Path(chunk), options))
+    if not jobs.is_cancelled(self.app, job_id):
+        done = jobs.chunks_done(self.app, job_id)
+        self.update_state(task_id=job_id, state="PROGRESS", meta=done)
+    return result
+
+
+@shared_task(bind=True, name="moesuite.fraud.aggregate", **RETRY)
+def aggregate_job(
+    self: Any,
+    chunk_results: list[dict[str, Any]],
+    job_id: str,
+    output: str,
+    rejected: dict[str, Any],
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Join the chunk results into the output file and one summary."""
+    _check_cancelled(self, job_id)
+    return _run(
+        self,
+        lambda: jobs.aggregate(self.app, job_id, chunk_results, Path(output), rejected),
+    )
+
+
+@shared_task(bind=True, name="moesuite.fraud.score_one", **RETRY)
+def score_one(self: Any, transaction: dict[str, Any]) -> dict[str, Any]:
+    """Score one transaction against its customer's history in the review database."""
+    return _run(self, lambda: jobs.score_one(self.app, transaction))
+
+
+# --- code --------------------------------------------------------------------------------
+
+
+@shared_task(bind=True, name="moesuite.code.refactor_source", **RETRY)
+def refactor_source(
+    self: Any, path: str, output: str | None = None, options: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Refactor one Python file; write the result to ``output`` (default: in place)."""
+    _check_cancelled(self, self.request.id)
+    return _run(self, lambda: jobs.refactor_file(Path(path), output, options or {}))
+
+
+@shared_task(bind=True, name="moesuite.code.detect_defects", **RETRY)
+def detect_defects(self: Any, path: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Detect suspected defects in one Python file; return the findings."""
+    _check_cancelled(self, self.request.id)
+    return _run(self, lambda: jobs.detect_file(Path(path), options or {}))
+
+
+# --- training ----------------------------------------------------------------------------
+
+
+@shared_task(bind=True, name="moesuite.train.train_fraud", **RETRY)
+def train_fraud(
+    self: Any, path: str, output: str, options: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Train a fraud bundle from a labelled transaction file into ``output``."""
+    _check_cancelled(self, self.request.id)
+
+    def progress(meta: dict[str, Any]) -> None:
+        self.update_state(state="PROGRESS", meta=meta)
+
+    return _run(
+        self, lambda: jobs.train_fraud(self.app, Path(path), Path(output), options or {}, progress)
+    )
