@@ -156,9 +156,9 @@ class JobClient:
         state = backend.get_task_meta(job_id)["status"]
         if state in (states.SUCCESS, states.FAILURE):
             raise WorkersError(f"job {job_id} already finished ({state}); nothing to cancel")
-        backend.store_result(cancel_marker(job_id), {"cancelled": True}, states.REVOKED)
+        backend.mark_as_revoked(cancel_marker(job_id), reason="cancelled")
         self.app.control.revoke(job_id, terminate=True, signal="SIGTERM")
-        backend.store_result(job_id, None, states.REVOKED)
+        backend.mark_as_revoked(job_id, reason="cancelled")
 
     def close(self) -> None:
         """Release broker and backend connections."""

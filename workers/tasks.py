@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from amqp.exceptions import ConnectionError as AMQPConnectionError
-from celery import chord, shared_task, states
+from celery import chord, shared_task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -113,7 +113,7 @@ def _run(task: Any, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 def _check_cancelled(task: Any, job_id: str) -> None:
     """Stop (without storing a result) when the job was cancelled; keep its state REVOKED."""
     if jobs.is_cancelled(task.app, job_id):
-        task.app.backend.store_result(job_id, None, states.REVOKED)
+        task.app.backend.mark_as_revoked(job_id, reason="cancelled")
         raise Ignore()
 
 
