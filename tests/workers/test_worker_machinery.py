@@ -1,0 +1,118 @@
+"""App configuration, routing, transient-error classification and chunk splitting (no worker)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from settings import load_settings
+from workers.app import WorkerOptions, create_app
+from workers.errors import JobInputError, TransientError, WorkersError
+from workers.jobs import split_by_customer
+from workers.tasks import TRANSIENT_ERRORS, error_result, transient_sql_errors
+from workers.transport import SQLiteTransport, sqlite_path
+
+
+def _settings(tmp_path: Path, **overrides: str):
+    return load_settings(overrides={"home": tmp_path, **overrides}, env={})
+
+
+def test_default_app_uses_tuned_sqlite_transport_and_reliability_settings(tmp_path: Path) -> None:
+    app = create_app(_settings(tmp_path))
+    conf = app.conf
+    assert conf.broker_transport == "workers.transport:SQLiteTransport"
+    assert app.connection_for_write().transport_cls == "workers.transport:SQLiteTransport"
+    assert (conf.task_acks_late, conf.task_reject_on_worker_lost) == (True, True)
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_time_limit > conf.task_soft_time_limit
+    # The transport's own options must not reach create_engine as unknown keywords.
+    assert "polling_interval" not in conf.broker_transport_options
+    assert SQLiteTransport.polling_interval == pytest.approx(0.1)
+    mode = sqlite3.connect(tmp_path / "celery-broker.db").execute("PRAGMA journal_mode").fetchone()
+    assert mode[0].lower() == "wal"
+
+
+def test_tasks_are_routed_to_their_area_queue_with_prefix(tmp_path: Path) -> None:
+    app = create_app(_settings(tmp_path), WorkerOptions(queue_prefix="x-"))
+    router = app.amqp.router
+    for name, queue in [
+        ("moesuite.fraud.score_chunk", "x-fraud"),
+        ("moesuite.code.refactor_source", "x-code"),
+        ("moesuite.train.train_fraud", "x-train"),
+    ]:
+        assert router.route({}, name, (), {})["queue"].name == queue
+    assert {q.name for q in app.conf.task_queues} == {"x-fraud", "x-code", "x-train"}
+
+
+def test_redis_broker_gets_visibility_timeout(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, broker_url="redis://127.0.0.1:6379/3")
+    app = create_app(
+        settings, WorkerOptions(visibility_timeout=42.0, time_limit=40, soft_time_limit=30)
+    )
+    assert app.conf.broker_transport_options["visibility_timeout"] == 42.0
+
+
+def test_worker_options_reject_unknown_keys_and_bad_limits() -> None:
+    with pytest.raises(WorkersError, match="unknown key.*chunk_size"):
+        WorkerOptions.from_section({"chunk_size": 5})
+    with pytest.raises(WorkersError, match="time_limit"):
+        WorkerOptions(soft_time_limit=10, time_limit=5)
+
+
+@pytest.mark.parametrize(
+    ("message", "transient"),
+    [
+        ("database is locked", True),
+        ("server closed the connection unexpectedly", True),
+        ("no such table: cases", False),
+    ],
+)
+def test_only_lock_and_connection_errors_are_transient(message: str, transient: bool) -> None:
+    error = OperationalError("SELECT 1", {}, Exception(message))
+    expected = TransientError if transient else OperationalError
+    with pytest.raises(expected), transient_sql_errors():
+        raise error
+    assert issubclass(TransientError, TRANSIENT_ERRORS)
+    assert not issubclass(ValueError, TRANSIENT_ERRORS)
+
+
+def test_error_result_names_path_line_and_field() -> None:
+    result = error_result(JobInputError("in.csv", "bad amount", "amount"), attempts=1)
+    assert result["ok"] is False
+    assert result["error"] == {
+        "type": "JobInputError",
+        "message": "in.csv: bad amount",
+        "path": "in.csv",
+        "line": None,
+        "field": "amount",
+    }
+
+
+def test_split_keeps_each_customer_in_one_chunk() -> None:
+    rng = pd.Series(range(1000)).sample(frac=1.0, random_state=0)
+    frame = pd.DataFrame({"customer_id": (rng % 37).astype(str).to_numpy(), "n": range(1000)})
+    chunks = split_by_customer(frame, chunk_rows=100)
+    assert all(len(c) <= 100 for c in chunks)
+    assert 10 <= len(chunks) <= 20
+    assert sum(len(c) for c in chunks) == len(frame)
+    assert sorted(pd.concat(chunks)["n"]) == list(range(1000))
+    owners: dict[str, int] = {}
+    for i, chunk in enumerate(chunks):
+        for customer in set(chunk["customer_id"]):
+            assert owners.setdefault(customer, i) == i
+
+
+def test_split_gives_a_large_customer_its_own_chunk() -> None:
+    frame = pd.DataFrame({"customer_id": ["a"] * 5 + ["big"] * 50 + ["c"] * 5})
+    sizes = [len(c) for c in split_by_customer(frame, chunk_rows=10)]
+    assert sizes == [5, 50, 5]
+
+
+def test_sqlite_path_of_urls() -> None:
+    assert sqlite_path("sqla+sqlite:////tmp/b.db") == Path("/tmp/b.db")
+    assert sqlite_path("db+sqlite:///rel.db") == Path("rel.db")
+    assert sqlite_path("redis://localhost/0") is None
