@@ -11,7 +11,7 @@ import click
 
 from commands.context import pass_settings
 from settings import Settings
-from workers.app import QUEUES, create_app
+from workers.app import QUEUES, run_worker
 from workers.client import JobClient
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -82,24 +82,8 @@ def worker(
     # One torch/BLAS thread per worker process: several busy processes share the cores.
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    app = create_app(settings)
     names = [q.strip() for q in queues.split(",") if q.strip()]
-    unknown = [q for q in names if q not in QUEUES]
-    if unknown:
-        raise click.BadParameter(
-            f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}",
-            param_hint="--queues",
-        )
-    argv = [
-        "worker",
-        f"--queues={','.join(app.queue_name(q) for q in names)}",
-        f"--concurrency={concurrency}",
-        f"--pool={pool}",
-        f"--loglevel={loglevel}",
-    ]
-    if hostname:
-        argv.append(f"--hostname={hostname}")
-    app.worker_main(argv)
+    run_worker(settings, names, concurrency, pool, loglevel, hostname)
 
 
 @click.group("jobs")

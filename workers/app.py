@@ -188,3 +188,38 @@ def __getattr__(name: str) -> Any:
             _APP = create_app(load_settings())
         return _APP
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def run_worker(
+    settings: Settings,
+    queues: list[str],
+    concurrency: int = 1,
+    pool: str = "prefork",
+    loglevel: str = "INFO",
+    hostname: str | None = None,
+) -> None:
+    """Run a Celery worker on ``queues`` (area names) until it is stopped.
+
+    Raises:
+        WorkersError: A queue name is not one of the suite's areas.
+    """
+    unknown = [q for q in queues if q not in QUEUES]
+    if unknown or not queues:
+        raise WorkersError(
+            f"unknown queue(s) {', '.join(unknown) or '(none)'}; known: {', '.join(QUEUES)}"
+        )
+    app = create_app(settings)
+    # The solo pool sends worker_process_init without making the app current; the preloader
+    # in workers.tasks looks the app up through current_app.
+    app.set_current()
+    app.set_default()
+    argv = [
+        "worker",
+        f"--queues={','.join(app.queue_name(q) for q in queues)}",
+        f"--concurrency={concurrency}",
+        f"--pool={pool}",
+        f"--loglevel={loglevel}",
+    ]
+    if hostname:
+        argv.append(f"--hostname={hostname}")
+    app.worker_main(argv)
