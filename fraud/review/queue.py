@@ -437,7 +437,7 @@ def _held(
     return row, None
 
 
-def _guarded_update(conn: Connection, row: Row, analyst: str, **values: Any) -> bool:
+def _guarded_update(conn: Connection, row: Row, holder: str, **values: Any) -> bool:
     """Write only if the case is still the version this holder read (optimistic check)."""
     result = conn.execute(
         update(Case)
@@ -445,7 +445,7 @@ def _guarded_update(conn: Connection, row: Row, analyst: str, **values: Any) -> 
             Case.id == row.id,
             Case.version == row.version,
             Case.status == CLAIMED,
-            Case.analyst == analyst,
+            Case.analyst == holder,
         )
         .values(**values, version=row.version + 1)
     )
