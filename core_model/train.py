@@ -123,8 +123,7 @@ def train_lm(
     """
     config = config or TrainConfig()
     _check_config(config)
-    if model.kind != "causal_lm":
-        raise TrainingError(f"train_lm needs a causal_lm model; got kind={model.kind!r}")
+    _check_model(model, "causal_lm", "train_lm")
     train_stream, eval_stream = _split_stream(_token_documents(model, data), config)
     module = model.module
     device = _device(module)
@@ -175,8 +174,7 @@ def train_records(
     """
     config = config or TrainConfig()
     _check_config(config)
-    if model.kind != "records" or model.schema is None:
-        raise TrainingError(f"train_records needs a records model; got kind={model.kind!r}")
+    _check_model(model, "records", "train_records")
     arrays = _validate_sequences(sequences, model.schema)
     order = np.random.default_rng(config.seed).permutation(len(arrays))
     n_eval = max(1, round(config.eval_fraction * len(arrays)))
@@ -221,6 +219,16 @@ def train_records(
 
 # --------------------------------------------------------------------------------------------
 # Data
+
+
+def _check_model(model: Model, kind: str, entry: str) -> None:
+    if model.kind != kind:
+        raise TrainingError(f"{entry} needs a {kind} model; got kind={model.kind!r}")
+    if model.quantization is not None:
+        raise TrainingError(
+            f"{entry}: the model is quantized ({model.quantization}); train the full-precision "
+            "checkpoint (load it without quantize) and quantize at load afterwards"
+        )
 
 
 def _check_config(config: TrainConfig) -> None:

@@ -84,6 +84,9 @@ def test_stop_string_truncates_and_ends_the_row_early(trained_lm):
     assert stop and len(full[0]) > 8
     cut = generate(trained_lm, PROMPTS[:2], dataclasses.replace(config, stop=(stop,)))
     assert cut[0] == full[0][: full[0].find(stop)]
+    # Row 0 leaves the batch early (cache rows dropped); the other row must not notice.
+    stop_config = dataclasses.replace(config, stop=(stop,))
+    assert cut == [generate(trained_lm, [p], stop_config)[0] for p in PROMPTS[:2]]
     ids = generate_ids(
         trained_lm,
         [[trained_lm.tokenizer.bos_token_id, *trained_lm.tokenizer.encode(PROMPTS[0])]],

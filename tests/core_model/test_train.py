@@ -192,6 +192,10 @@ def test_bad_training_input_names_where(tiny_records, tiny_lm, schema):
         train_records(copy.deepcopy(tiny_records), [np.zeros((3, 2), int)], TrainConfig(steps=1))
     with pytest.raises(TrainingError, match="needs a causal_lm"):
         train_lm(tiny_records, ["x"], TrainConfig(steps=1))
+    quantized = copy.copy(tiny_lm)
+    quantized.quantization = "4bit"
+    with pytest.raises(TrainingError, match="quantized"):
+        train_lm(quantized, ["x"], TrainConfig(steps=1))
     with pytest.raises(TrainingError, match="corpus has"):
         train_lm(copy.deepcopy(tiny_lm), ["tiny"], TrainConfig(steps=1))
 
