@@ -98,6 +98,23 @@ def alembic_config(connection: Connection | None = None, url: str | None = None)
     return config
 
 
+def _migrate(engine: Engine, action: str, revision: str) -> None:
+    from alembic import command
+
+    try:
+        with write_transaction(engine) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+                )
+            getattr(command, action)(alembic_config(conn), revision)
+    except SQLAlchemyError as exc:
+        raise ReviewDatabaseError(
+            f"cannot migrate review database {_safe_url(str(engine.url))}: "
+            f"{str(exc).splitlines()[0]}"
+        ) from exc
+
+
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
     """Apply the Alembic migrations up to ``revision``; safe to run from many processes at once.
 
@@ -107,20 +124,16 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
     Raises:
         ReviewDatabaseError: The database cannot be reached or a migration fails.
     """
-    from alembic import command
+    _migrate(engine, "upgrade", revision)
 
-    try:
-        with write_transaction(engine) as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
-                )
-            command.upgrade(alembic_config(conn), revision)
-    except SQLAlchemyError as exc:
-        raise ReviewDatabaseError(
-            f"cannot migrate review database {_safe_url(str(engine.url))}: "
-            f"{str(exc).splitlines()[0]}"
-        ) from exc
+
+def downgrade_database(engine: Engine, revision: str) -> None:
+    """Revert the schema to ``revision`` (``"base"`` drops every review table and its data).
+
+    Raises:
+        ReviewDatabaseError: The database cannot be reached or a migration fails.
+    """
+    _migrate(engine, "downgrade", revision)
 
 
 def get_engine(url: str) -> Engine:
