@@ -618,7 +618,14 @@ def _train(
             if done % config.eval_every == 0 and done < config.steps:
                 eval_loss = evaluate()
                 eval_history.append((done, eval_loss))
-                logger.info("step %d/%d: eval loss %.4f", done, config.steps, eval_loss)
+                logger.info(
+                    "step %d/%d: train loss %.4f, eval loss %.4f, max expert load %.2fx",
+                    done,
+                    config.steps,
+                    step_loss,
+                    eval_loss,
+                    ratio,
+                )
             if progress is not None:
                 progress(TrainProgress(done, config.steps, step_loss, lr, ratio, eval_loss))
             if checkpoint_dir is not None and (
