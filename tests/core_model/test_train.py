@@ -200,6 +200,19 @@ def test_bad_training_input_names_where(tiny_records, tiny_lm, schema):
         train_lm(copy.deepcopy(tiny_lm), ["tiny"], TrainConfig(steps=1))
 
 
+def test_token_arrays_train_like_texts(tiny_lm, code_texts):
+    tok = tiny_lm.tokenizer
+    arrays = [
+        np.array([tok.bos_token_id, *tok.encode(t), tok.eos_token_id]) for t in code_texts[:40]
+    ]
+    config = TrainConfig(steps=5, batch_size=4, seq_len=32, warmup_steps=1, eval_batches=2)
+    from_ids = train_lm(_fresh(tiny_lm), arrays, config)
+    from_texts = train_lm(_fresh(tiny_lm), code_texts[:40], config)
+    assert from_ids.train_losses == from_texts.train_losses
+    with pytest.raises(TrainingError, match="document 1: token id out of range"):
+        train_lm(_fresh(tiny_lm), [arrays[0], np.array([1, 99_999])], config)
+
+
 def test_schedule_warms_up_then_decays_to_the_floor():
     config = TrainConfig(steps=100, lr=1e-3, warmup_steps=10, min_lr_ratio=0.1)
     lrs = [lr_at(s, config) for s in range(100)]
