@@ -1,0 +1,176 @@
+"""Benchmark: scoring throughput with 1 and 2 worker processes, and score_one round trips.
+
+    .venv/bin/python bench/workers.py --rows 200000 --latency-calls 200
+
+Starts real ``cli.py worker`` subprocesses (prefork, concurrency 1, one torch thread each) on
+Redis (``--redis``) and on the default SQLite transport, scores one simulated file with 1 and 2
+workers (the baseline is 1 worker), and times sequential ``score_one`` round trips. The machine
+has 2 cores, which the client, Redis and the workers share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from settings import Settings, load_settings  # noqa: E402
+from workers.client import JobClient  # noqa: E402
+
+
+def start_workers(settings: Settings, home: Path, count: int) -> list[subprocess.Popen]:
+    """Start ``count`` single-process workers and wait until each says it is ready."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env.update(
+        MOESUITE_HOME=str(home),
+        MOESUITE_BROKER_URL=settings.broker_url,
+        MOESUITE_RESULT_BACKEND=settings.result_backend,
+        MOESUITE_DATABASE_URL=settings.database_url,
+    )
+    processes, logs = [], []
+    for i in range(count):
+        log = home / f"bench-worker-{uuid.uuid4().hex[:6]}-{i}.log"
+        command = [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "worker",
+            "-c",
+            "1",
+            "--pool",
+            "prefork",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"bench{i}-{uuid.uuid4().hex[:6]}@%h",
+        ]
+        with log.open("wb") as fh:
+            processes.append(
+                subprocess.Popen(
+                    command,
+                    cwd=home,
+                    env=env,
+                    stdout=fh,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        logs.append(log)
+    deadline = time.monotonic() + 120
+    # Remote control (ping) needs fanout, which the SQL transport lacks: read the logs instead.
+    while not all("ready." in log.read_text(errors="replace") for log in logs):
+        if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+            stop_workers(processes)
+            tails = " | ".join(log.read_text()[-3000:] for log in logs)
+            raise RuntimeError(f"workers did not start: {tails}")
+        time.sleep(0.1)
+    return processes
+
+
+def stop_workers(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+
+def stack_settings(home: Path, broker: str, backend: str, workers_table: str = "") -> Settings:
+    """Settings for one benchmark stack, with unique queue names and a fresh home."""
+    prefix = f"b{uuid.uuid4().hex[:6]}-"
+    (home / "moesuite.toml").write_text(
+        f'[workers]\nqueue_prefix = "{prefix}"\n{workers_table}', "utf-8"
+    )
+    return load_settings(
+        overrides={
+            "home": home,
+            "broker_url": broker,
+            "result_backend": backend,
+            "database_url": f"sqlite:///{home / 'review.db'}",
+        },
+        env={"MOESUITE_HOME": str(home)},
+    )
+
+
+def round_trips(client: JobClient, submit: Callable[[], str], calls: int) -> dict[str, float]:
+    """Sequential submit + wait round trips; p50/p99 in milliseconds (after 5 warm-up calls)."""
+    for _ in range(5):
+        client.result(submit(), timeout=60)
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        result = client.result(submit(), timeout=60)
+        times.append((time.perf_counter() - start) * 1000)
+        assert result["ok"], result
+    times.sort()
+    return {
+        "p50_ms": statistics.median(times),
+        "p99_ms": times[min(len(times) - 1, int(0.99 * len(times)))],
+    }
+
+
+def latency_table(args: argparse.Namespace, root: Path) -> list[tuple[str, str, dict[str, float]]]:
+    """Round trips of one small task on: SQLite with kombu's default polling, tuned, Redis."""
+    source = root / "tiny.py"
+    source.write_text("x = 1\n", encoding="utf-8")
+    stacks = [
+        (
+            "sqla+sqlite, kombu defaults (poll 1 s, get 0.5 s)",
+            "sqlite",
+            "polling_interval = 1.0\nresult_poll_interval = 0.5\n",
+        ),
+        ("sqla+sqlite, tuned (poll 0.1 s, get 0.05 s, WAL)", "sqlite", ""),
+        ("redis broker + backend", "redis", ""),
+    ]
+    rows = []
+    for label, kind, table in stacks:
+        home = Path(tempfile.mkdtemp(dir=root, prefix=f"{kind}-"))
+        if kind == "sqlite":
+            broker, backend = f"sqla+sqlite:///{home / 'b.db'}", f"db+sqlite:///{home / 'r.db'}"
+        else:
+            broker = backend = args.redis
+        settings = stack_settings(home, broker, backend, table)
+        processes = start_workers(settings, home, 1)
+        client = JobClient(settings)
+        try:
+            calls = max(10, args.latency_calls // 10) if "defaults" in label else args.latency_calls
+            stats = round_trips(client, partial(client.submit_detect, source), calls)
+        finally:
+            client.close()
+            stop_workers(processes)
+        rows.append((label, "detect_defects (tiny file)", stats))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--chunk-rows", type=int, default=20_000)
+    parser.add_argument("--latency-calls", type=int, default=200)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
+        root = Path(tmp)
+        print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
+        print()
+        print("| transport | task | p50 ms | p99 ms |")
+        print("|---|---|---|---|")
+        for label, task, stats in latency_table(args, root):
+            print(f"| {label} | {task} | {stats['p50_ms']:.1f} | {stats['p99_ms']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
