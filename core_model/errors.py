@@ -16,3 +16,11 @@ class CheckpointError(CoreModelError):
 
 class QuantizationError(CoreModelError):
     """A model cannot be quantized as asked (missing backend, unsupported layout)."""
+
+
+class GenerationError(CoreModelError):
+    """A generation request that cannot run as asked (wrong model kind, prompt too long...)."""
+
+
+class TrainingError(CoreModelError):
+    """Training cannot start or diverged (bad data, too little data, non-finite loss)."""

@@ -17,16 +17,12 @@ import torch
 from transformers import DynamicCache
 
 from core_model.config import GenerationConfig
-from core_model.errors import CoreModelError
+from core_model.errors import GenerationError
 from core_model.load import Model
 
 # Seeds of neighbouring requests must not collide across neighbouring config seeds
 # (seed=0 request 1 vs seed=1 request 0), hence the large odd stride.
 _SEED_STRIDE = 1_000_003
-
-
-class GenerationError(CoreModelError):
-    """A generation request that cannot run as asked (wrong model kind, prompt too long...)."""
 
 
 @dataclass

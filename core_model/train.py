@@ -37,7 +37,7 @@ from torch.nn import functional as F
 from transformers.models.qwen3_moe.modeling_qwen3_moe import load_balancing_loss_func
 
 from core_model.config import TrainConfig
-from core_model.errors import CheckpointError, CoreModelError
+from core_model.errors import CheckpointError, TrainingError
 from core_model.load import Model
 from core_model.routing_stats import moe_gates
 from core_model.runtime import seed_everything
@@ -49,10 +49,6 @@ _CHECKPOINT_NAME = re.compile(r"^step-(\d{8})$")
 # What a resumed run must share with the run that wrote the checkpoint for its batches to line up.
 _FINGERPRINT_KEYS = ("seq_len", "batch_size", "grad_accum", "seed")
 _CHECKPOINTS_KEPT = 2
-
-
-class TrainingError(CoreModelError):
-    """Training cannot start or diverged (bad data, too little data, non-finite loss)."""
 
 
 @dataclass(frozen=True)

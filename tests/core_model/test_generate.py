@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from core_model.config import GenerationConfig, TrainConfig
-from core_model.generate import GenerationError, generate, generate_ids, plan_batches
+from core_model.errors import GenerationError
+from core_model.generate import generate, generate_ids, plan_batches
 from core_model.train import train_lm
 
 PROMPTS = [

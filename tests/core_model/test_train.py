@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from core_model.config import PRESETS, TrainConfig
-from core_model.errors import CheckpointError
+from core_model.errors import CheckpointError, TrainingError
 from core_model.load import Model, build_model
 from core_model.routing_stats import moe_gates
-from core_model.train import TrainingError, _param_groups, lr_at, train_lm, train_records
+from core_model.train import _param_groups, lr_at, train_lm, train_records
 
 LM_CONFIG = TrainConfig(
     steps=300, batch_size=8, seq_len=64, lr=3e-3, warmup_steps=20, eval_every=100, eval_batches=4
