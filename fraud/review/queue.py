@@ -376,18 +376,30 @@ def claim_next(
         Case.status.in_((OPEN, ESCALATED)),
         and_(Case.status == CLAIMED, Case.lease_expires_at <= now),
     )
-    candidate = (
+    # One indexed probe per status (the (status, rank_key) index gives each probe its order
+    # directly; an OR over statuses would sort the whole backlog on every claim).
+    probes = [
         select(Case.__table__)
-        .where(claimable)
+        .where(Case.status == status, *extra)
         .order_by(Case.rank_key.desc(), Case.id)
         .limit(1)
         .with_for_update(skip_locked=True)
-    )
+        for status, extra in (
+            (OPEN, ()),
+            (ESCALATED, ()),
+            (CLAIMED, (Case.lease_expires_at <= now,)),
+        )
+    ]
+
+    def best_candidate(conn: Connection) -> Row | None:
+        rows = [row for probe in probes if (row := conn.execute(probe).first()) is not None]
+        return max(rows, key=lambda r: (r.rank_key, -r.id), default=None)
+
     lease_until = now + timedelta(minutes=config.lease_minutes)
     with write_transaction(engine) as conn:
         # Each pass either claims or sees the candidate change; bounded for safety.
         for _ in range(100):
-            row = conn.execute(candidate).first()
+            row = best_candidate(conn)
             if row is None:
                 return None
             if row.status == CLAIMED:
