@@ -21,3 +21,7 @@ class JobInputError(WorkersError):
 
 class JobNotFoundError(WorkersError):
     """No job with this id is known to the result backend."""
+
+
+class ChunksPending(TransientError):
+    """A job's aggregation ran before all of its chunk results were written; retried."""

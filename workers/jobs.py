@@ -21,7 +21,7 @@ import pandas as pd
 from celery import Celery, states
 
 from workers import resources
-from workers.errors import JobInputError
+from workers.errors import ChunksPending, JobInputError
 
 CUSTOMER_COLUMN = "customer_id"
 _MAX_REJECTIONS_REPORTED = 20
@@ -100,25 +100,30 @@ def split_by_customer(frame: pd.DataFrame, chunk_rows: int) -> list[pd.DataFrame
 
 
 def split_job(app: Celery, job_id: str, path: Path, options: dict[str, Any]) -> dict[str, Any]:
-    """Read and validate the input file, write its chunks, and return the manifest."""
+    """Read and validate the input file, write its chunks and manifest, return the manifest."""
     from fraud.schema import read_transactions
 
     chunk_rows = int(options.get("chunk_rows", app.options.chunk_rows))
     read = read_transactions(path)
-    frame, rejections = read.frame, list(read.rejections)
+    rejections = list(read.rejections)
     directory = job_dir(app, job_id)
     chunks = []
-    for i, part in enumerate(split_by_customer(frame, chunk_rows)):
+    for i, part in enumerate(split_by_customer(read.frame, chunk_rows)):
         chunk_path = directory / f"chunk-{i:05d}.parquet"
         if not chunk_path.exists():
             write_frame_atomic(part.reset_index(drop=True), chunk_path)
         chunks.append(str(chunk_path))
-    rejected = {
-        "count": len(rejections),
-        "first": [_rejection_json(r) for r in rejections[:_MAX_REJECTIONS_REPORTED]],
+    manifest = {
+        "chunks": chunks,
+        "rows_in": int(read.rows_in),
+        "rows_valid": len(read.frame),
+        "rejected": {
+            "count": len(rejections),
+            "first": [_rejection_json(r) for r in rejections[:_MAX_REJECTIONS_REPORTED]],
+        },
     }
-    write_json_atomic(directory / "manifest.json", {"chunks": chunks, "rows": len(frame)})
-    return {"chunks": chunks, "rows": len(frame), "rejected": rejected}
+    write_json_atomic(directory / "manifest.json", manifest)
+    return manifest
 
 
 def _rejection_json(rejection: Any) -> dict[str, Any]:
@@ -188,29 +193,39 @@ def _sum_counts(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def aggregate(
-    app: Celery,
-    job_id: str,
-    chunk_results: list[dict[str, Any]],
-    output: Path,
-    rejected: dict[str, Any],
+    app: Celery, job_id: str, chunk_results: list[dict[str, Any]], output: Path
 ) -> dict[str, Any]:
-    """Concatenate the scored chunks (in chunk order) into ``output``; sum their summaries."""
-    failed = [r for r in chunk_results if not r.get("ok", True)]
+    """Concatenate the scored chunks (in chunk order) into ``output``; sum their summaries.
+
+    The manifest and the chunk summaries on disk are the truth, not ``chunk_results``: a chunk
+    redelivered after a worker died may report twice to the chord, so its list can repeat one
+    chunk and lack another. A chunk not finished yet raises `ChunksPending` (retried).
+    """
+    failed = [r["error"] for r in chunk_results if not r.get("ok", True)]
     if failed:
-        return {"job_id": job_id, "chunk_errors": [r["error"] for r in failed], "written": False}
-    ordered = sorted(chunk_results, key=lambda r: r["index"])
-    frames = [pd.read_parquet(r["scored"]) for r in ordered]
+        return {"job_id": job_id, "chunk_errors": failed, "output": None}
+    directory = job_dir(app, job_id)
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    summaries = []
+    for chunk in manifest["chunks"]:
+        summary_path = Path(chunk).with_suffix(".json")
+        if not summary_path.exists():
+            raise ChunksPending(f"job {job_id}: {summary_path.name} not written yet")
+        summaries.append(json.loads(summary_path.read_text(encoding="utf-8")))
+    frames = [pd.read_parquet(s["scored"]) for s in summaries]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     write_frame_atomic(frame, output)
-    summary = _sum_counts(ordered)
-    summary.pop("scored", None)
+    totals = _sum_counts(summaries)
+    totals.pop("rows", None)
     return {
         "job_id": job_id,
         "output": str(output),
-        "chunks": len(ordered),
+        "chunks": len(summaries),
+        "rows_in": manifest["rows_in"],
         "rows_scored": len(frame),
-        "rejected": rejected,
-        "summary": summary,
+        "rows_rejected": manifest["rejected"]["count"],
+        "rejections": manifest["rejected"]["first"],
+        "summary": totals,
     }
 
 

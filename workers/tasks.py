@@ -155,7 +155,7 @@ def score_file(self: Any, path: str, output: str, options: dict[str, Any] | None
         score_chunk.s(job_id, i, chunk, options).set(task_id=f"{job_id}-chunk-{i:05d}")
         for i, chunk in enumerate(manifest["chunks"])
     ]
-    body = aggregate_job.s(job_id, output, manifest["rejected"], options)
+    body = aggregate_job.s(job_id, output)
     raise self.replace(chord(header, body))
 
 
@@ -174,19 +174,11 @@ def score_chunk(
 
 @shared_task(bind=True, name="moesuite.fraud.aggregate", **RETRY)
 def aggregate_job(
-    self: Any,
-    chunk_results: list[dict[str, Any]],
-    job_id: str,
-    output: str,
-    rejected: dict[str, Any],
-    options: dict[str, Any] | None = None,
+    self: Any, chunk_results: list[dict[str, Any]], job_id: str, output: str
 ) -> dict[str, Any]:
-    """Join the chunk results into the output file and one summary."""
+    """Join the chunk results into the output file and one summary (the job's result)."""
     _check_cancelled(self, job_id)
-    return _run(
-        self,
-        lambda: jobs.aggregate(self.app, job_id, chunk_results, Path(output), rejected),
-    )
+    return _run(self, lambda: jobs.aggregate(self.app, job_id, chunk_results, Path(output)))
 
 
 @shared_task(bind=True, name="moesuite.fraud.score_one", **RETRY)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,4 +173,21 @@ def stack(
         built.start_worker("w1")
         yield built
     finally:
+        built.stop()
+
+
+@pytest.fixture
+def stack_factory(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], Stack]]:
+    """Build extra stacks (no worker started) for one test; their workers die in teardown."""
+    made: list[Stack] = []
+
+    def build(kind: str) -> Stack:
+        built = make_stack(request, kind, tmp_path_factory.mktemp(f"extra-{kind}"))
+        made.append(built)
+        return built
+
+    yield build
+    for built in made:
         built.stop()
