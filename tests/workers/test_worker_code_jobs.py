@@ -68,3 +68,30 @@ def test_cancel_finished_job_is_refused(stack, tmp_path: Path) -> None:
     stack.client.result(job_id, timeout=60)
     with pytest.raises(WorkersError, match="already finished"):
         stack.client.cancel(job_id)
+
+
+def test_jobs_commands_submit_wait_and_show(stack, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    source = tmp_path / "cli.py"
+    source.write_text(BUGGY, encoding="utf-8")
+    base = [
+        "--home", str(stack.home),
+        "--broker-url", stack.settings.broker_url,
+        "--result-backend", stack.settings.result_backend,
+    ]  # fmt: skip
+    runner = CliRunner()
+    submitted = runner.invoke(cli, [*base, "jobs", "submit", "detect", str(source)])
+    assert submitted.exit_code == 0, submitted.output
+    job_id = submitted.output.strip()
+    waited = runner.invoke(cli, [*base, "jobs", "result", job_id, "--wait", "60"])
+    assert waited.exit_code == 0, waited.output
+    assert '"ok": true' in waited.output
+    shown = runner.invoke(cli, [*base, "jobs", "status", job_id])
+    assert shown.exit_code == 0 and '"state": "SUCCESS"' in shown.output
+    refused = runner.invoke(cli, [*base, "jobs", "cancel", job_id])
+    assert refused.exit_code == 2 and "already finished" in refused.output
+    missing = runner.invoke(cli, [*base, "jobs", "submit", "detect", str(tmp_path / "nope.py")])
+    assert missing.exit_code == 2
