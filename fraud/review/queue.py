@@ -12,27 +12,24 @@ time.
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, Row, and_, or_, select, update
 
+from fraud.review.audit import SYSTEM_ACTOR, add_event, utc_now
 from fraud.review.config import ReviewConfig
 from fraud.review.db import write_transaction
 from fraud.review.errors import (
     CaseNotFound,
-    InvalidCaseInput,
     InvalidTransition,
     LeaseExpired,
     NotCaseHolder,
     ReviewError,
     StaleCaseVersion,
 )
+from fraud.review.intake import CaseInput, UpsertReport, upsert_cases
 from fraud.review.models import (
     CLAIMED,
     CONFIRMED_FRAUD,
@@ -41,44 +38,23 @@ from fraud.review.models import (
     OPEN,
     RESOLVED,
     Case,
-    CaseEvent,
 )
-from fraud.review.priority import rank_key
 from fraud.review.views import CaseView, case_view
 
 DEFAULT_CONFIG = ReviewConfig()
+__all__ = [
+    "CaseInput",
+    "LabelRow",
+    "UpsertReport",
+    "claim_next",
+    "decide",
+    "escalate",
+    "expire_leases",
+    "export_labels",
+    "release",
+    "upsert_cases",
+]
 LABELS = {"fraud": CONFIRMED_FRAUD, "legit": LEGITIMATE}
-_BATCH = 500
-SYSTEM_ACTOR = "system"
-
-
-@dataclass(frozen=True)
-class CaseInput:
-    """A scored transaction sent to manual review.
-
-    ``transaction`` is the JSON-able row shown to analysts: tokens only, never a card number
-    (`upsert_cases` rejects strings that look like one).
-    """
-
-    transaction_id: str
-    customer_id: str
-    amount: float
-    currency: str | None
-    score: float
-    band: str
-    reasons: tuple[str, ...]
-    model_version: str
-    occurred_at: datetime
-    transaction: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class UpsertReport:
-    """What `upsert_cases` did; resolved cases count as unchanged (they are never reopened)."""
-
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
 
 
 @dataclass(frozen=True)
@@ -90,226 +66,6 @@ class LabelRow:
     decided_at: datetime
     analyst: str
     model_version: str
-
-
-def _clock(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ReviewError(f"now={now!r} is naive; pass a timezone-aware datetime")
-    return now.astimezone(UTC)
-
-
-def _add_event(
-    conn: Connection,
-    case_id: int,
-    at: datetime,
-    actor: str,
-    kind: str,
-    from_status: str | None,
-    to_status: str | None,
-    note: str | None = None,
-    changes: Mapping[str, Any] | None = None,
-) -> None:
-    conn.execute(
-        insert(CaseEvent).values(
-            case_id=case_id,
-            at=at,
-            actor=actor,
-            kind=kind,
-            from_status=from_status,
-            to_status=to_status,
-            note=note,
-            changes=dict(changes or {}),
-        )
-    )
-
-
-# ---------------------------------------------------------------- upsert
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def _find_card_number(value: Any) -> bool:
-    if isinstance(value, str):
-        compact = value.replace(" ", "").replace("-", "")
-        return 13 <= len(compact) <= 19 and compact.isdigit() and _luhn_ok(compact)
-    if isinstance(value, Mapping):
-        return any(_find_card_number(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_find_card_number(v) for v in value)
-    return False
-
-
-def _validate(case: CaseInput, index: int) -> None:
-    where = f"{index} (transaction {case.transaction_id!r})"
-    for name in ("transaction_id", "customer_id", "band", "model_version"):
-        value = getattr(case, name)
-        if not isinstance(value, str) or not value:
-            raise InvalidCaseInput(where, name, f"must be a non-empty string, got {value!r}")
-    for name in ("amount", "score"):
-        value = getattr(case, name)
-        if not isinstance(value, int | float) or not math.isfinite(value):
-            raise InvalidCaseInput(where, name, f"must be a finite number, got {value!r}")
-    if not isinstance(case.occurred_at, datetime) or case.occurred_at.tzinfo is None:
-        raise InvalidCaseInput(where, "occurred_at", "must be a timezone-aware datetime")
-    if isinstance(case.reasons, str) or not all(isinstance(r, str) for r in case.reasons):
-        raise InvalidCaseInput(where, "reasons", "must be a tuple of strings")
-    try:
-        json.dumps(dict(case.transaction), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidCaseInput(where, "transaction", f"is not JSON-able: {exc}") from exc
-    if _find_card_number(dict(case.transaction)):
-        raise InvalidCaseInput(
-            where, "transaction", "contains what looks like a card number; send tokens only"
-        )
-
-
-def _insert_ignoring_conflicts(conn: Connection):  # noqa: ANN202
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return (
-        dialect.insert(Case)
-        .on_conflict_do_nothing(index_elements=["transaction_id"])
-        .returning(Case.id, Case.transaction_id)
-    )
-
-
-def _new_case_values(case: CaseInput, now: datetime, config: ReviewConfig) -> dict[str, Any]:
-    return {
-        "transaction_id": case.transaction_id,
-        "customer_id": case.customer_id,
-        "amount": float(case.amount),
-        "currency": case.currency,
-        "score": float(case.score),
-        "band": case.band,
-        "reasons": list(case.reasons),
-        "model_version": case.model_version,
-        "occurred_at": case.occurred_at,
-        "transaction": dict(case.transaction),
-        "status": OPEN,
-        "escalated": False,
-        "rank_key": rank_key(case.score, case.amount, now, config.age_tau_hours),
-        "created_at": now,
-        "updated_at": now,
-        "sla_due_at": now + timedelta(hours=config.sla_for(case.band)),
-        "version": 1,
-    }
-
-
-_RESCORED_FIELDS = ("score", "band", "reasons", "model_version")
-
-
-def _rescore(
-    conn: Connection, row: Row, case: CaseInput, now: datetime, config: ReviewConfig, actor: str
-) -> bool:
-    new = {
-        "score": float(case.score),
-        "band": case.band,
-        "reasons": list(case.reasons),
-        "model_version": case.model_version,
-    }
-    changes = {k: [getattr(row, k), v] for k, v in new.items() if getattr(row, k) != v}
-    if not changes or row.status == RESOLVED:
-        return False
-    conn.execute(
-        update(Case)
-        .where(Case.id == row.id)
-        .values(
-            **new,
-            rank_key=rank_key(case.score, row.amount, row.created_at, config.age_tau_hours),
-            sla_due_at=row.created_at + timedelta(hours=config.sla_for(case.band)),
-            updated_at=now,
-            version=row.version + 1,
-        )
-    )
-    _add_event(conn, row.id, now, actor, "rescored", row.status, row.status, changes=changes)
-    return True
-
-
-def _chunks(cases: Sequence[CaseInput], size: int) -> Iterator[Sequence[CaseInput]]:
-    for start in range(0, len(cases), size):
-        yield cases[start : start + size]
-
-
-def upsert_cases(
-    engine: Engine,
-    cases: Iterable[CaseInput],
-    *,
-    config: ReviewConfig = DEFAULT_CONFIG,
-    now: datetime | None = None,
-    actor: str = "scorer",
-) -> UpsertReport:
-    """Create one case per new transaction_id; re-scoring updates the existing case.
-
-    A re-scored case keeps its status, claim and age; its score, band, reasons and model version
-    change (event ``rescored`` with the old and new values). Resolved cases are left alone.
-    Within one call the last input for a transaction_id wins.
-
-    Raises:
-        InvalidCaseInput: A case is malformed (nothing of its batch is written).
-    """
-    now = _clock(now)
-    latest: dict[str, CaseInput] = {}
-    for index, case in enumerate(cases):
-        _validate(case, index)
-        latest[case.transaction_id] = case
-    created = updated = unchanged = 0
-    for chunk in _chunks(list(latest.values()), _BATCH):
-        with write_transaction(engine) as conn:
-            by_id = {c.transaction_id: c for c in chunk}
-            existing = _lock_existing(conn, list(by_id))
-            fresh = [c for c in chunk if c.transaction_id not in existing]
-            if fresh:
-                values = [_new_case_values(c, now, config) for c in fresh]
-                inserted = conn.execute(_insert_ignoring_conflicts(conn), values).all()
-                created += len(inserted)
-                events = [
-                    {
-                        "case_id": case_id,
-                        "at": now,
-                        "actor": actor,
-                        "kind": "created",
-                        "from_status": None,
-                        "to_status": OPEN,
-                        "note": None,
-                        "changes": {},
-                    }
-                    for case_id, _ in inserted
-                ]
-                if events:
-                    conn.execute(insert(CaseEvent), events)
-                raced = {c.transaction_id for c in fresh} - {tid for _, tid in inserted}
-                # Another writer created these between our SELECT and INSERT (PostgreSQL only).
-                existing.update(_lock_existing(conn, sorted(raced)))
-            for tid, row in existing.items():
-                if _rescore(conn, row, by_id[tid], now, config, actor):
-                    updated += 1
-                else:
-                    unchanged += 1
-    return UpsertReport(created=created, updated=updated, unchanged=unchanged)
-
-
-def _lock_existing(conn: Connection, transaction_ids: list[str]) -> dict[str, Row]:
-    if not transaction_ids:
-        return {}
-    stmt = (
-        select(Case.__table__)
-        .where(Case.transaction_id.in_(transaction_ids))
-        .order_by(Case.id)
-        .with_for_update()
-    )
-    return {row.transaction_id: row for row in conn.execute(stmt)}
-
-
-# ---------------------------------------------------------------- claims and decisions
 
 
 def _load(conn: Connection, case_id: int) -> Row:
@@ -343,7 +99,7 @@ def _return_to_queue(
     )
     if result.rowcount != 1:
         return False
-    _add_event(conn, row.id, now, actor, kind, CLAIMED, to_status, note=note)
+    add_event(conn, row.id, now, actor, kind, CLAIMED, to_status, note=note)
     return True
 
 
@@ -371,7 +127,7 @@ def claim_next(
     """
     if not analyst:
         raise ReviewError("an analyst name is required (--analyst or MOESUITE_ANALYST)")
-    now = _clock(now)
+    now = utc_now(now)
     claimable = or_(
         Case.status.in_((OPEN, ESCALATED)),
         and_(Case.status == CLAIMED, Case.lease_expires_at <= now),
@@ -417,7 +173,7 @@ def claim_next(
                 )
             )
             if result.rowcount == 1:
-                _add_event(conn, row.id, now, analyst, "claimed", row.status, CLAIMED)
+                add_event(conn, row.id, now, analyst, "claimed", row.status, CLAIMED)
                 return _view(conn, row.id, now, config)
     raise ReviewError("could not claim a case after 100 attempts; try again")
 
@@ -486,7 +242,7 @@ def decide(
     """
     if label not in LABELS:
         raise ReviewError(f"label {label!r} is not one of {', '.join(LABELS)}")
-    now = _clock(now)
+    now = utc_now(now)
     with write_transaction(engine) as conn:
         row, error = _held(conn, case_id, analyst, "decide", now, expected_version)
         if row is not None:
@@ -502,9 +258,7 @@ def decide(
                 lease_expires_at=None,
                 updated_at=now,
             ):
-                _add_event(
-                    conn, case_id, now, analyst, "resolved", CLAIMED, RESOLVED, note, changes
-                )
+                add_event(conn, case_id, now, analyst, "resolved", CLAIMED, RESOLVED, note, changes)
                 return _view(conn, case_id, now, config)
             error = StaleCaseVersion(case_id, row.version, row.version + 1)
     assert error is not None
@@ -521,7 +275,7 @@ def release(
     now: datetime | None = None,
 ) -> CaseView:
     """Give a held case back to the queue (to ``escalated`` if it had been escalated)."""
-    now = _clock(now)
+    now = utc_now(now)
     with write_transaction(engine) as conn:
         row, error = _held(conn, case_id, analyst, "release", now, None)
         if row is not None:
@@ -542,7 +296,7 @@ def escalate(
     now: datetime | None = None,
 ) -> CaseView:
     """Hand a held case to senior review: status ``escalated``, claimable by any analyst."""
-    now = _clock(now)
+    now = utc_now(now)
     with write_transaction(engine) as conn:
         row, error = _held(conn, case_id, analyst, "escalate", now, None)
         if row is not None and row.escalated:
@@ -563,7 +317,7 @@ def escalate(
                 lease_expires_at=None,
                 updated_at=now,
             ):
-                _add_event(conn, case_id, now, analyst, "escalated", CLAIMED, ESCALATED, note)
+                add_event(conn, case_id, now, analyst, "escalated", CLAIMED, ESCALATED, note)
                 return _view(conn, case_id, now, config)
             error = StaleCaseVersion(case_id, row.version, row.version + 1)
     assert error is not None
@@ -576,7 +330,7 @@ def expire_leases(engine: Engine, *, now: datetime | None = None) -> int:
     Returns:
         How many cases went back.
     """
-    now = _clock(now)
+    now = utc_now(now)
     with write_transaction(engine) as conn:
         rows = conn.execute(
             select(Case.__table__)
@@ -602,7 +356,7 @@ def export_labels(engine: Engine, since: datetime | None = None) -> list[LabelRo
         .order_by(Case.decided_at, Case.id)
     )
     if since is not None:
-        stmt = stmt.where(Case.decided_at > _clock(since))
+        stmt = stmt.where(Case.decided_at > utc_now(since))
     with engine.connect() as conn:
         return [
             LabelRow(

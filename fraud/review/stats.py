@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
+from fraud.review.audit import utc_now
 from fraud.review.config import ReviewConfig
 from fraud.review.models import CONFIRMED_FRAUD, RESOLVED, Case
 from fraud.review.views import case_view
@@ -49,7 +50,7 @@ def review_stats(
 ) -> ReviewStats:
     """Compute the queue's statistics at ``now`` (lapsed claims count as back in the queue)."""
     config = config or ReviewConfig()
-    now = now.astimezone(UTC) if now is not None else datetime.now(UTC)
+    now = utc_now(now)
     by_status = {"open": 0, "claimed": 0, "escalated": 0}
     backlog = {label: 0 for label, _ in AGE_BUCKETS}
     at_risk = breached = 0

@@ -7,12 +7,13 @@ to the queue for real by the next claim or action on it (see `fraud.review.queue
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, Row, and_, false, or_, select
 
+from fraud.review.audit import utc_now
 from fraud.review.config import ReviewConfig
 from fraud.review.errors import CaseNotFound, ReviewError
 from fraud.review.history import customer_history
@@ -112,14 +113,6 @@ def case_view(row: Row, now: datetime, config: ReviewConfig) -> CaseView:
     )
 
 
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ReviewError(f"now={now!r} is naive; pass a timezone-aware datetime")
-    return now.astimezone(UTC)
-
-
 def effective_status_clause(status: str, now: datetime) -> ColumnElement[bool]:
     """SQL condition for cases whose status, as shown at ``now``, is ``status``."""
     lapsed = and_(Case.status == CLAIMED, Case.lease_expires_at <= now)
@@ -155,7 +148,7 @@ def list_cases(
         limit: At most this many rows.
     """
     config = config or ReviewConfig()
-    now = _now(now)
+    now = utc_now(now)
     if limit < 1:
         raise ReviewError(f"limit must be >= 1, got {limit}")
     stmt = select(Case.__table__)
@@ -191,7 +184,7 @@ def get_case(
         CaseNotFound: No case has this id.
     """
     config = config or ReviewConfig()
-    now = _now(now)
+    now = utc_now(now)
     with engine.connect() as conn:
         row = conn.execute(select(Case.__table__).where(Case.id == case_id)).first()
     if row is None:
