@@ -116,3 +116,42 @@ def test_sqlite_path_of_urls() -> None:
     assert sqlite_path("sqla+sqlite:////tmp/b.db") == Path("/tmp/b.db")
     assert sqlite_path("db+sqlite:///rel.db") == Path("rel.db")
     assert sqlite_path("redis://localhost/0") is None
+
+
+class _FakeRequest:
+    retries = 2
+    id = "job-1"
+
+
+class _FakeTask:
+    request = _FakeRequest()
+    app = None
+
+
+def test_run_reraises_transient_errors_and_reports_input_errors(monkeypatch) -> None:
+    from workers import tasks
+
+    monkeypatch.setattr(tasks, "_check_cancelled", lambda task, job_id: None)
+
+    def locked() -> dict:
+        raise OperationalError("UPDATE", {}, Exception("database is locked"))
+
+    with pytest.raises(TransientError):
+        tasks._run(_FakeTask(), locked)
+
+    def bad_input() -> dict:
+        raise JobInputError("x.csv", "no such column", "amount")
+
+    result = tasks._run(_FakeTask(), bad_input)
+    assert result["ok"] is False and result["attempts"] == 3
+    assert tasks._run(_FakeTask(), lambda: {"n": 1}) == {"ok": True, "n": 1, "attempts": 3}
+
+
+def test_every_task_retries_only_transient_errors_with_backoff(tmp_path: Path) -> None:
+    app = create_app(_settings(tmp_path))
+    names = [n for n in app.tasks if n.startswith("moesuite.")]
+    assert len(names) == 7
+    for name in names:
+        task = app.tasks[name]
+        assert tuple(task.autoretry_for) == TRANSIENT_ERRORS, name
+        assert task.retry_backoff and task.max_retries == 5, name
