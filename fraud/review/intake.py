@@ -190,7 +190,9 @@ def upsert_cases(
         _validate(case, index)
         latest[case.transaction_id] = case
     created = updated = unchanged = 0
-    for chunk in _chunks(list(latest.values()), _BATCH):
+    # Sorted so concurrent upserts lock and insert keys in one order (no deadlocks on PostgreSQL).
+    ordered = [latest[tid] for tid in sorted(latest)]
+    for chunk in _chunks(ordered, _BATCH):
         with write_transaction(engine) as conn:
             by_id = {c.transaction_id: c for c in chunk}
             existing = _lock_existing(conn, list(by_id))

@@ -50,11 +50,13 @@ def test_concurrent_upserts_of_the_same_transactions_make_one_case_each(make_cas
     reports = []
     barrier = threading.Barrier(4)
 
-    def scorer() -> None:
+    def scorer(order: list) -> None:
         barrier.wait()
-        reports.append(upsert_cases(engine, cases))
+        reports.append(upsert_cases(engine, order))
 
-    threads = [threading.Thread(target=scorer) for _ in range(4)]
+    # Half the scorers send the batch reversed (intake sorts keys so lock order is fixed).
+    orders = [cases, cases[::-1], cases, cases[::-1]]
+    threads = [threading.Thread(target=scorer, args=(order,)) for order in orders]
     for thread in threads:
         thread.start()
     for thread in threads:
