@@ -11,6 +11,7 @@ has 2 cores, which the client, Redis and the workers share.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import statistics
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -121,36 +122,88 @@ def round_trips(client: JobClient, submit: Callable[[], str], calls: int) -> dic
     }
 
 
-def latency_table(args: argparse.Namespace, root: Path) -> list[tuple[str, str, dict[str, float]]]:
-    """Round trips of one small task on: SQLite with kombu's default polling, tuned, Redis."""
+def _stack(root: Path, kind: str, redis: str, table: str = "") -> Settings:
+    home = Path(tempfile.mkdtemp(dir=root, prefix=f"{kind}-"))
+    if kind == "sqlite":
+        broker, backend = f"sqla+sqlite:///{home / 'b.db'}", f"db+sqlite:///{home / 'r.db'}"
+    else:
+        broker = backend = redis
+    return stack_settings(home, broker, backend, table)
+
+
+def _submit_next(client: JobClient, transactions: Iterator[dict]) -> str:
+    return client.submit_score_one(next(transactions))
+
+
+def latency_table(
+    args: argparse.Namespace, root: Path, transactions: list[dict]
+) -> list[tuple[str, str, dict[str, float]]]:
+    """Round trips of a tiny task on SQLite (kombu defaults vs tuned) and Redis, and of
+    ``score_one`` on the tuned SQLite transport and Redis."""
     source = root / "tiny.py"
     source.write_text("x = 1\n", encoding="utf-8")
+    defaults = "polling_interval = 1.0\nresult_poll_interval = 0.5\n"
     stacks = [
-        (
-            "sqla+sqlite, kombu defaults (poll 1 s, get 0.5 s)",
-            "sqlite",
-            "polling_interval = 1.0\nresult_poll_interval = 0.5\n",
-        ),
+        ("sqla+sqlite, kombu defaults (poll 1 s, get 0.5 s)", "sqlite", defaults),
         ("sqla+sqlite, tuned (poll 0.1 s, get 0.05 s, WAL)", "sqlite", ""),
         ("redis broker + backend", "redis", ""),
     ]
     rows = []
     for label, kind, table in stacks:
-        home = Path(tempfile.mkdtemp(dir=root, prefix=f"{kind}-"))
-        if kind == "sqlite":
-            broker, backend = f"sqla+sqlite:///{home / 'b.db'}", f"db+sqlite:///{home / 'r.db'}"
-        else:
-            broker = backend = args.redis
-        settings = stack_settings(home, broker, backend, table)
-        processes = start_workers(settings, home, 1)
+        settings = _stack(root, kind, args.redis, table)
+        processes = start_workers(settings, settings.home, 1)
         client = JobClient(settings)
         try:
-            calls = max(10, args.latency_calls // 10) if "defaults" in label else args.latency_calls
+            calls = max(10, args.latency_calls // 10) if table else args.latency_calls
             stats = round_trips(client, partial(client.submit_detect, source), calls)
+            rows.append((label, "detect_defects (tiny file)", stats))
+            if not table and transactions:
+                txns = iter(transactions * (calls // len(transactions) + 2))
+                stats = round_trips(client, partial(_submit_next, client, txns), calls)
+                rows.append((label, "score_one", stats))
         finally:
             client.close()
             stop_workers(processes)
-        rows.append((label, "detect_defects (tiny file)", stats))
+    return rows
+
+
+def simulate_file(root: Path, rows: int) -> tuple[Path, list[dict]]:
+    """A seeded simulated transaction file and a few of its rows as score_one inputs."""
+    from fraud.simulate import SimulationConfig, simulate
+
+    frame = simulate(
+        SimulationConfig(n_transactions=rows, n_customers=max(100, rows // 50), days=60, seed=0)
+    )
+    frame = frame.drop(
+        columns=[c for c in ("fraud_scenario", "is_fraud", "label_time") if c in frame.columns]
+    )
+    path = root / "transactions.csv"
+    frame.to_csv(path, index=False)
+    sample = frame.tail(50).copy()
+    sample["transaction_id"] = [f"one-{i}" for i in range(len(sample))]
+    sample["timestamp"] = sample["timestamp"].astype(str)
+    return path, json.loads(sample.to_json(orient="records"))
+
+
+def throughput_table(args: argparse.Namespace, root: Path, path: Path) -> list[tuple[int, float]]:
+    """Seconds to score ``path`` end to end with 1 and 2 workers on Redis."""
+    rows = []
+    for count in (1, 2):
+        settings = _stack(root, "redis", args.redis)
+        processes = start_workers(settings, settings.home, count)
+        client = JobClient(settings)
+        try:
+            start = time.perf_counter()
+            job_id = client.submit_score(
+                path, root / f"scored-{count}.parquet", {"chunk_rows": args.chunk_rows}
+            )
+            result = client.result(job_id, timeout=3600)
+            seconds = time.perf_counter() - start
+            assert result["ok"] and result["rows_scored"] > 0, result
+        finally:
+            client.close()
+            stop_workers(processes)
+        rows.append((count, seconds))
     return rows
 
 
@@ -164,11 +217,23 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
         root = Path(tmp)
+        path, transactions = simulate_file(root, args.rows)
+        throughput = throughput_table(args, root, path)
+        latency = latency_table(args, root, transactions)
         print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
+        print()
+        print(f"Scoring {args.rows:,} rows (chunks of {args.chunk_rows:,}) on Redis:")
+        print("| workers | seconds | rows/s | speed-up |")
+        print("|---|---|---|---|")
+        base = throughput[0][1]
+        for count, seconds in throughput:
+            print(
+                f"| {count} | {seconds:.1f} | {args.rows / seconds:,.0f} | {base / seconds:.2f}x |"
+            )
         print()
         print("| transport | task | p50 ms | p99 ms |")
         print("|---|---|---|---|")
-        for label, task, stats in latency_table(args, root):
+        for label, task, stats in latency:
             print(f"| {label} | {task} | {stats['p50_ms']:.1f} | {stats['p99_ms']:.1f} |")
 
 
