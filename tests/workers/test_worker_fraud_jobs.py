@@ -1,0 +1,166 @@
+"""Fraud scoring jobs through real workers: fan-out by customer, reconciliation, review cases,
+a worker killed mid-chunk, and cancellation of a running job."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from workers.errors import WorkersError
+
+# The fraud modules these jobs run are written in parallel; until they land, skip (shown by -ra).
+for _module in ("fraud.schema", "fraud.simulate", "fraud.bundle", "fraud.pipeline"):
+    pytest.importorskip(_module, reason=f"{_module} has not landed yet")
+
+ROWS = 6000
+CHUNK_ROWS = 1000
+KILL_CHUNK_ROWS = 3000
+
+
+@pytest.fixture(scope="module")
+def transactions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """A small simulated file (seeded) plus two malformed rows to be rejected."""
+    from fraud.simulate import SimulationConfig, simulate
+
+    frame = simulate(SimulationConfig(n_transactions=ROWS, n_customers=300, days=20, seed=7))
+    path = tmp_path_factory.mktemp("fraud-input") / "transactions.csv"
+    canonical = frame.drop(columns=[c for c in ("fraud_scenario",) if c in frame.columns])
+    canonical.to_csv(path, index=False)
+    with path.open("a", encoding="utf-8") as fh:
+        # Two bad rows: a negative amount and an unparseable timestamp.
+        header = list(canonical.columns)
+        for bad in ({"amount": "-5"}, {"timestamp": "not-a-time"}):
+            row = {c: "" for c in header}
+            row.update(
+                transaction_id=f"bad-{len(bad)}-{list(bad)[0]}",
+                customer_id="c-bad",
+                timestamp="2024-01-02T00:00:00Z",
+                amount="1.0",
+            )
+            row.update(bad)
+            fh.write(",".join(str(row[c]) for c in header) + "\n")
+    return path, canonical
+
+
+def _case_ids(database_url: str) -> list[str]:
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.text("SELECT transaction_id FROM cases"))]
+    finally:
+        engine.dispose()
+
+
+def _check_output(
+    result: dict, output: Path, expected: pd.DataFrame, database_url: str, chunk_rows: int
+) -> None:
+    assert result["ok"] is True, result
+    assert result["rows_in"] == len(expected) + 2
+    assert result["rows_rejected"] == 2
+    assert result["rows_scored"] == len(expected)
+    assert result["chunks"] >= ROWS // chunk_rows
+    scored = pd.read_parquet(output)
+    assert len(scored) == len(expected)
+    # No lost row and no duplicate.
+    assert scored["transaction_id"].is_unique
+    assert set(scored["transaction_id"]) == set(expected["transaction_id"].astype(str))
+    review = set(scored.loc[scored["band"] == "review", "transaction_id"])
+    cases = _case_ids(database_url)
+    assert len(cases) == len(set(cases))
+    assert review <= set(cases)
+
+
+def test_score_job_end_to_end(stack, transactions, tmp_path: Path) -> None:
+    path, expected = transactions
+    output = tmp_path / "scored.parquet"
+    job_id = stack.client.submit_score(path, output, {"chunk_rows": CHUNK_ROWS})
+    progress = []
+    deadline = time.monotonic() + 120
+    while (status := stack.client.status(job_id)).state != "SUCCESS":
+        assert time.monotonic() < deadline and status.state not in ("FAILURE", "REVOKED")
+        if status.state == "PROGRESS":
+            progress.append((status.progress["chunks_done"], status.progress["chunks"]))
+        time.sleep(0.02)
+    result = stack.client.result(job_id, timeout=1)
+    _check_output(result, output, expected, stack.settings.database_url, CHUNK_ROWS)
+    # Progress was reported while chunks finished, and never ran backwards.
+    assert progress, "no PROGRESS state seen"
+    assert all(0 < done <= total == result["chunks"] for done, total in progress)
+    assert [d for d, _ in progress] == sorted(d for d, _ in progress)
+    # Each customer's rows were scored in one chunk.
+    job = stack.client.app.jobs_dir() / job_id
+    owners: dict[str, int] = {}
+    for i, chunk in enumerate(sorted(job.glob("chunk-*[0-9].parquet"))):
+        for customer in pd.read_parquet(chunk, columns=["customer_id"])["customer_id"].unique():
+            assert owners.setdefault(customer, i) == i
+
+
+def test_bad_score_input_is_an_error_result(stack, tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("no,columns,we,know\n1,2,3,4\n", encoding="utf-8")
+    job_id = stack.client.submit_score(path, tmp_path / "out.parquet")
+    result = stack.client.result(job_id, timeout=60)
+    assert result["ok"] is False and result["attempts"] == 1
+    assert result["error"]["path"] == str(path.resolve())
+    assert not (tmp_path / "out.parquet").exists()
+    time.sleep(0.5)
+    assert sum(w.received(job_id) for w in stack.workers) == 1
+
+
+def test_cancel_running_score_job(stack, transactions, tmp_path: Path) -> None:
+    path, _ = transactions
+    output = tmp_path / "cancelled.parquet"
+    job_id = stack.client.submit_score(path, output, {"chunk_rows": CHUNK_ROWS // 2})
+    deadline = time.monotonic() + 60
+    while stack.client.status(job_id).state in ("PENDING",) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stack.client.cancel(job_id)
+    time.sleep(3)
+    assert stack.client.status(job_id).state == "REVOKED"
+    assert not output.exists()
+    with pytest.raises(WorkersError, match="cancelled"):
+        stack.client.result(job_id, timeout=1)
+
+
+def _wait_for_chunk(workers, timeout: float = 60.0):
+    """The first worker to receive a score_chunk task, and that task's id."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for worker in workers:
+            found = re.search(r"moesuite\.fraud\.score_chunk\[([^\]]+)\] received", worker.text())
+            if found:
+                return worker, found.group(1)
+        time.sleep(0.01)
+    raise AssertionError("no chunk was received in time")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_worker_killed_mid_chunk(kind, stack_factory, transactions, tmp_path: Path) -> None:
+    path, expected = transactions
+    stack = stack_factory(kind)
+    stack.start_worker("k1")
+    stack.start_worker("k2")
+    output = tmp_path / "scored.parquet"
+    job_id = stack.client.submit_score(path, output, {"chunk_rows": KILL_CHUNK_ROWS})
+    victim, chunk_id = _wait_for_chunk(stack.workers)
+    if kind == "sqlite":
+        # kombu's SQL transport cannot give back a dead node's unacknowledged messages, so the
+        # pool process running the chunk is killed; its parent requeues the task.
+        for pid in victim.child_pids():
+            os.kill(pid, signal.SIGKILL)
+    else:
+        # Redis: the whole worker dies; the task returns after the visibility timeout.
+        victim.kill()
+    result = stack.client.result(job_id, timeout=120)
+    _check_output(result, output, expected, stack.settings.database_url, KILL_CHUNK_ROWS)
+    logs = [w.text() for w in stack.workers]
+    # Delivered again after the kill (so it was killed mid-chunk), and finished exactly once.
+    assert sum(log.count(f"[{chunk_id}] received") for log in logs) >= 2
+    assert sum(log.count(f"[{chunk_id}] succeeded") for log in logs) == 1
