@@ -10,6 +10,7 @@ finished result or rewrites the same one; it never appends.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -229,13 +230,32 @@ def aggregate(
     }
 
 
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def plain(value: Any) -> Any:
+    """A domain result (dataclass, object with ``to_dict``, numpy values) as plain JSON data."""
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        value = to_dict()
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    return json.loads(json.dumps(value, default=_json_default))
+
+
 def score_one(app: Celery, transaction: dict[str, Any]) -> dict[str, Any]:
     """Score one transaction with its customer's history from the review database."""
     from fraud.pipeline import score_one as score_one_txn
 
     decision = score_one_txn(transaction, fraud_bundle(app), _review_engine(app))
-    to_dict = getattr(decision, "to_dict", None)
-    return {"decision": to_dict() if callable(to_dict) else decision}
+    return {"decision": plain(decision)}
 
 
 def train_fraud(
@@ -246,12 +266,18 @@ def train_fraud(
     progress: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
     """Train a fraud bundle from ``path`` into ``output``; return its metrics."""
+    from fraud.training import TrainFraudOptions
     from fraud.training import train_fraud as train
 
+    try:
+        train_options = TrainFraudOptions(**options)
+    except TypeError as exc:
+        raise JobInputError(str(path), f"bad training options: {exc}", "options") from exc
     progress({"stage": "training", "input": str(path)})
-    report = train(path, output, **options)
-    to_dict = getattr(report, "to_dict", None)
-    return {"output": str(output), "report": to_dict() if callable(to_dict) else report}
+    bundle = train(path, train_options)
+    progress({"stage": "saving", "output": str(output)})
+    bundle.save(output)
+    return {"output": str(output), "bundle": plain(getattr(bundle, "metadata", {}))}
 
 
 # --- code --------------------------------------------------------------------------------

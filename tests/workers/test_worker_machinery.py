@@ -155,3 +155,21 @@ def test_every_task_retries_only_transient_errors_with_backoff(tmp_path: Path) -
         task = app.tasks[name]
         assert tuple(task.autoretry_for) == TRANSIENT_ERRORS, name
         assert task.retry_backoff and task.max_retries == 5, name
+
+
+def test_plain_turns_domain_results_into_json_data() -> None:
+    import dataclasses
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from workers.jobs import plain
+
+    @dataclasses.dataclass(frozen=True)
+    class Decision:
+        score: float
+        at: datetime
+        reasons: tuple[str, ...]
+
+    value = plain(Decision(np.float32(0.25), datetime(2024, 1, 2, tzinfo=UTC), ("new device",)))
+    assert value == {"score": 0.25, "at": "2024-01-02T00:00:00+00:00", "reasons": ["new device"]}
