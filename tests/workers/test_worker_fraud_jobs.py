@@ -141,7 +141,7 @@ def _wait_for_chunk(workers, timeout: float = 60.0):
     raise AssertionError("no chunk was received in time")
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+@pytest.mark.parametrize("kind", ["sqlite", "redis", "rabbitmq"])
 def test_worker_killed_mid_chunk(kind, stack_factory, transactions, tmp_path: Path) -> None:
     path, expected = transactions
     stack = stack_factory(kind)
@@ -156,7 +156,8 @@ def test_worker_killed_mid_chunk(kind, stack_factory, transactions, tmp_path: Pa
         for pid in victim.child_pids():
             os.kill(pid, signal.SIGKILL)
     else:
-        # Redis: the whole worker dies; the task returns after the visibility timeout.
+        # The whole worker dies. RabbitMQ requeues its unacknowledged task when the connection
+        # drops; Redis gives it back after the visibility timeout.
         victim.kill()
     result = stack.client.result(job_id, timeout=120)
     _check_output(result, output, expected, stack.settings.database_url, KILL_CHUNK_ROWS)
