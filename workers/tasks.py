@@ -17,6 +17,7 @@ from amqp.exceptions import ConnectionError as AMQPConnectionError
 from celery import chord, shared_task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from celery.signals import worker_process_init
+from celery.utils.log import get_logger
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -27,6 +28,8 @@ from core_model.errors import CoreModelError
 from fraud.errors import FraudError
 from workers import jobs
 from workers.errors import TransientError, WorkersError
+
+logger = get_logger(__name__)
 
 #: Errors worth retrying: the database, broker or result store was briefly unavailable.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -125,10 +128,15 @@ def _preload(**_: Any) -> None:
     app = current_app._get_current_object()
     if getattr(app, "settings", None) is None:
         return
+    consuming = app.amqp.queues.consume_from or {}
+    if consuming and app.queue_name("fraud") not in consuming:
+        return  # a code or train worker never needs the scoring bundle
     try:
         jobs.fraud_bundle(app)
-    except Exception:  # noqa: BLE001 - a missing bundle is reported by the first task instead
-        pass
+    except Exception as exc:  # noqa: BLE001 - the first task reports it as an error result
+        logger.warning("fraud bundle not preloaded: %s", exc)
+    else:
+        logger.info("fraud bundle preloaded")
 
 
 # --- fraud -------------------------------------------------------------------------------

@@ -170,7 +170,7 @@ def stack(
     home = tmp_path_factory.mktemp(f"stack-{request.param}")
     built = make_stack(request, request.param, home)
     try:
-        built.start_worker("w1")
+        built.start_worker("w1", getattr(request.module, "WORKER_QUEUES", "fraud,code,train"))
         yield built
     finally:
         built.stop()

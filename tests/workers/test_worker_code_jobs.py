@@ -9,6 +9,8 @@ import pytest
 
 from workers.errors import WorkersError
 
+# The stack fixture starts its worker on these queues only.
+WORKER_QUEUES = "code"
 BUGGY = "def f(items):\n    for i in range(len(items)):\n        pass\n    return undefined_name\n"
 
 
