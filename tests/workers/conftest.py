@@ -147,7 +147,7 @@ def make_stack(request: pytest.FixtureRequest, kind: str, home: Path) -> Stack:
         "[workers]\n"
         f'queue_prefix = "{prefix}"\n'
         "visibility_timeout = 6.0\nrestore_interval = 1.0\n"
-        "soft_time_limit = 60.0\ntime_limit = 90.0\n",
+        "soft_time_limit = 60.0\ntime_limit = 90.0\nresult_expires = 600\n",
         encoding="utf-8",
     )
     settings = load_settings(
