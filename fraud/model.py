@@ -249,7 +249,8 @@ def describe(name: str, value: float) -> str:
     template = _TEMPLATES.get(name)
     if template is None:
         return f"{name} = {value:.3g}"
-    return template.format(v=value, e=float(np.expm1(value)), p=value)
+    expm1 = float(np.expm1(min(value, 700.0))) if "{e" in template else 0.0
+    return template.format(v=value, e=expm1, p=value)
 
 
 @dataclass(frozen=True)
