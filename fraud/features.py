@@ -287,7 +287,7 @@ def compute_features(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame
     sorted_out["log_amount"] = log_amt
     dt = pd.to_datetime(ts_s, unit="ms", utc=True)
     sorted_out["hour"] = dt.hour.to_numpy(dtype=np.float64)
-    sorted_out["weekday"] = dt.weekday.to_numpy(dtype=np.float64)
+    sorted_out["weekday"] = dt.day_of_week.to_numpy(dtype=np.float64)
     sorted_out["n_prev"] = (idx - group_start).astype(np.float64)
     prev_gap = np.full(n, np.nan)
     prev_gap[1:] = (ts_s[1:] - ts_s[:-1]) / 1000.0
