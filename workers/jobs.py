@@ -102,22 +102,26 @@ def split_by_customer(frame: pd.DataFrame, chunk_rows: int) -> list[pd.DataFrame
 
 def split_job(app: Celery, job_id: str, path: Path, options: dict[str, Any]) -> dict[str, Any]:
     """Read and validate the input file, write its chunks and manifest, return the manifest."""
-    from fraud.schema import read_transactions
+    from fraud.pipeline import read_input
 
     chunk_rows = int(options.get("chunk_rows", app.options.chunk_rows))
-    read = read_transactions(path)
-    rejections = list(read.rejections)
+    column_map = options.get("column_map")
+    if column_map is not None and not isinstance(column_map, dict):
+        raise JobInputError(
+            str(path), "column_map must map input names to canonical ones", "column_map"
+        )
+    frame, rejections, rows_in = read_input(path, column_map)
     directory = job_dir(app, job_id)
     chunks = []
-    for i, part in enumerate(split_by_customer(read.frame, chunk_rows)):
+    for i, part in enumerate(split_by_customer(frame, chunk_rows)):
         chunk_path = directory / f"chunk-{i:05d}.parquet"
         if not chunk_path.exists():
             write_frame_atomic(part.reset_index(drop=True), chunk_path)
         chunks.append(str(chunk_path))
     manifest = {
         "chunks": chunks,
-        "rows_in": int(read.rows_in),
-        "rows_valid": len(read.frame),
+        "rows_in": int(rows_in),
+        "rows_valid": len(frame),
         "rejected": {
             "count": len(rejections),
             "first": [_rejection_json(r) for r in rejections[:_MAX_REJECTIONS_REPORTED]],
@@ -163,8 +167,8 @@ def score_chunk(
     result = score_frame(frame, fraud_bundle(app), engine=_review_engine(app))
     scored_path = chunk.with_suffix(".scored.parquet")
     write_frame_atomic(result.frame, scored_path)
-    summary = {"index": index, "rows": len(result.frame), "scored": str(scored_path)}
-    summary.update(result.summary())
+    summary = {"index": index, "rows": len(result.frame), **result.summary()}
+    summary["scored_path"] = str(scored_path)
     write_json_atomic(summary_path, summary)
     return summary
 
@@ -213,11 +217,12 @@ def aggregate(
         if not summary_path.exists():
             raise ChunksPending(f"job {job_id}: {summary_path.name} not written yet")
         summaries.append(json.loads(summary_path.read_text(encoding="utf-8")))
-    frames = [pd.read_parquet(s["scored"]) for s in summaries]
+    frames = [pd.read_parquet(s["scored_path"]) for s in summaries]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     write_frame_atomic(frame, output)
     totals = _sum_counts(summaries)
     totals.pop("rows", None)
+    totals.pop("scored", None)
     return {
         "job_id": job_id,
         "output": str(output),

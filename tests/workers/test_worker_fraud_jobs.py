@@ -19,9 +19,9 @@ from workers.errors import WorkersError
 for _module in ("fraud.schema", "fraud.simulate", "fraud.bundle", "fraud.pipeline"):
     pytest.importorskip(_module, reason=f"{_module} has not landed yet")
 
-ROWS = 6000
-CHUNK_ROWS = 1000
-KILL_CHUNK_ROWS = 3000
+ROWS = 10000
+CHUNK_ROWS = 2000
+KILL_CHUNK_ROWS = 5000
 
 
 @pytest.fixture(scope="module")
