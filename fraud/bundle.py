@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import skops.io as sio
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 
 from fraud.errors import FraudError
 from fraud.features import FeatureSchema
@@ -99,6 +102,7 @@ def save_bundle(bundle: Bundle, directory: str | os.PathLike[str]) -> Path:
     if "version" not in bundle.metadata:
         bundle.metadata["version"] = content_version(booster, calibrator, _manifest(bundle))
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared
     try:
         (tmp / "booster.skops").write_bytes(booster)
         (tmp / "calibrator.skops").write_bytes(calibrator)
@@ -117,14 +121,21 @@ def save_bundle(bundle: Bundle, directory: str | os.PathLike[str]) -> Path:
     return target
 
 
-def _load_skops(path: Path) -> Any:
+def _load_skops(path: Path, expected: tuple[type, ...]) -> Any:
     if not path.is_file():
         raise BundleError(f"{path}: missing; the bundle is incomplete (retrain or re-copy it)")
     data = path.read_bytes()
     untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in TRUSTED_TYPES]
     if untrusted:
         raise BundleError(f"{path}: refuses to load untrusted types {', '.join(untrusted)}")
-    return sio.loads(data, trusted=list(TRUSTED_TYPES))
+    obj = sio.loads(data, trusted=list(TRUSTED_TYPES))
+    # skops trusts many sklearn/numpy types by default; the role decides what is acceptable.
+    if not isinstance(obj, expected):
+        raise BundleError(
+            f"{path}: holds a {type(obj).__name__}, expected "
+            f"{' or '.join(t.__name__ for t in expected)}"
+        )
+    return obj
 
 
 def load_bundle(directory: str | os.PathLike[str]) -> Bundle:
@@ -155,8 +166,8 @@ def load_bundle(directory: str | os.PathLike[str]) -> Bundle:
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"{manifest_path}: malformed field: {exc}") from exc
     classifier = TrainedClassifier(
-        booster=_load_skops(root / "booster.skops"),
-        calibrator=_load_skops(root / "calibrator.skops"),
+        booster=_load_skops(root / "booster.skops", (HistGradientBoostingClassifier,)),
+        calibrator=_load_skops(root / "calibrator.skops", (LogisticRegression, IsotonicRegression)),
         reasons=reasons,
     )
     metadata = dict(manifest.get("metadata", {}))

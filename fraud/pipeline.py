@@ -183,7 +183,7 @@ def create_review_cases(
                 band=REVIEW,
                 reasons=tuple(reasons[pos]),
                 model_version=version,
-                occurred_at=pd.Timestamp(row["timestamp"]).to_pydatetime(),
+                occurred_at=pd.Timestamp(row["timestamp"]).floor("us").to_pydatetime(),
                 transaction=txn,
             )
         )
@@ -304,7 +304,7 @@ def score_one(
         raise FraudError(f"transaction {txn.get('transaction_id')}: bad field: {exc}") from exc
     row = dict(txn)
     row["timestamp"], row["amount"] = ts, amount
-    before: datetime = ts.to_pydatetime()
+    before: datetime = ts.floor("us").to_pydatetime()
     history = customer_history(engine, str(txn["customer_id"]), before, HISTORY_LIMIT)
     history = history.drop(columns=[c for c in ("extras",) if c in history.columns])
     feats = features_for_one(row, history, bundle.schema)
