@@ -1,0 +1,284 @@
+"""Evaluating a bundle on a later time window: metrics, per-band outcomes, plots, a report.
+
+Rows before the window are used only as history (features), never scored. Features use only
+labels known at each row's time; the metrics compare scores with the eventual labels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+
+from fraud.bundle import Bundle
+from fraud.errors import FraudError
+from fraud.features import compute_features, timestamps_ms
+from fraud.routing import BANDS, route
+
+
+class EvaluationError(FraudError):
+    """The evaluation window has no labelled rows or only one class."""
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """Options of `evaluate_fraud`.
+
+    Attributes:
+        start: first timestamp evaluated (ISO); earlier rows are history only. None = all.
+        end: last timestamp evaluated (ISO, inclusive); None = to the end.
+        output_dir: where the Markdown report, metrics JSON and PNG plots go; None = none.
+        precision_k: k of precision@k per day.
+        database_url: review database to read analyst decisions from (review-band precision).
+        column_map: input column renames when reading a file.
+    """
+
+    start: str | None = None
+    end: str | None = None
+    output_dir: Path | None = None
+    precision_k: int = 20
+    database_url: str | None = None
+    column_map: dict[str, str] | None = None
+
+
+@dataclass
+class EvaluationReport:
+    """Metrics of a bundle on a time window."""
+
+    metrics: dict[str, Any]
+    bands: pd.DataFrame
+    precision_at_k: pd.DataFrame
+    review_precision: pd.DataFrame | None = None
+    files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metrics": self.metrics,
+            "bands": self.bands.to_dict(orient="records"),
+            "precision_at_k": self.precision_at_k.to_dict(orient="records"),
+            "review_precision": None
+            if self.review_precision is None
+            else self.review_precision.to_dict(orient="records"),
+            "files": self.files,
+        }
+
+
+def _utc_ms(value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        ts = pd.Timestamp(value)
+    except ValueError as exc:
+        raise EvaluationError(f"{value!r} is not a date or date-time") from exc
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return int(ts.value // 1_000_000)
+
+
+def recall_at_fpr(y: np.ndarray, s: np.ndarray, fpr: float) -> float:
+    """Share of frauds scoring above the threshold that lets ``fpr`` of legit rows through."""
+    legit = np.sort(s[y == 0])
+    allowed = int(np.floor(fpr * len(legit)))
+    cut = legit[len(legit) - allowed - 1] if allowed < len(legit) else -np.inf
+    return float((s[y == 1] > cut).mean())
+
+
+def evaluate_fraud(
+    path_or_frame: str | os.PathLike[str] | pd.DataFrame,
+    bundle: Bundle,
+    options: EvaluateOptions = EvaluateOptions(),
+) -> EvaluationReport:
+    """Score a labelled window and measure the bundle on it.
+
+    Raises:
+        EvaluationError: no labelled rows in the window, or only one class.
+    """
+    if isinstance(path_or_frame, pd.DataFrame):
+        frame = path_or_frame
+    else:
+        from fraud.pipeline import read_input
+
+        frame, _, _ = read_input(Path(path_or_frame), options.column_map)
+    ts = timestamps_ms(frame["timestamp"])
+    lo = _utc_ms(options.start, int(ts.min()))
+    hi = _utc_ms(options.end, int(ts.max()))
+    feats = compute_features(frame[ts <= hi], bundle.schema)
+    in_window = (ts[ts <= hi] >= lo) & frame.loc[ts <= hi, "is_fraud"].notna().to_numpy()
+    window = frame[ts <= hi][in_window]
+    if len(window) == 0:
+        raise EvaluationError("no labelled rows in the evaluation window (check --from/--to)")
+    y = window["is_fraud"].to_numpy().astype(int)
+    if y.min() == y.max():
+        raise EvaluationError(f"the evaluation window has only {'frauds' if y[0] else 'legit'}")
+    s = bundle.classifier.score(feats.to_numpy(float)[in_window])
+    bands = route(s, bundle.thresholds)
+    amount = window["amount"].to_numpy(float)
+    metrics: dict[str, Any] = {
+        "model_version": bundle.version,
+        "window": [
+            pd.Timestamp(lo, unit="ms", tz="UTC").isoformat(),
+            pd.Timestamp(hi, unit="ms", tz="UTC").isoformat(),
+        ],
+        "rows": int(len(window)),
+        "frauds": int(y.sum()),
+        "auc_roc": float(roc_auc_score(y, s)),
+        "average_precision": float(average_precision_score(y, s)),
+        "recall_at_1pct_fpr": recall_at_fpr(y, s, 0.01),
+        "fraud_amount_caught": float(amount[(y == 1) & (bands != "approve")].sum()),
+        "fraud_amount_total": float(amount[y == 1].sum()),
+        "thresholds": bundle.thresholds.to_json(),
+    }
+    band_rows = []
+    for b in BANDS:
+        m = bands == b
+        band_rows.append(
+            {
+                "band": b,
+                "rows": int(m.sum()),
+                "frauds": int(y[m].sum()),
+                "legit": int((1 - y[m]).sum()),
+                "fraud_amount": float(amount[m & (y == 1)].sum()),
+                "legit_amount": float(amount[m & (y == 0)].sum()),
+            }
+        )
+    day = pd.to_datetime(ts[ts <= hi][in_window], unit="ms", utc=True).strftime("%Y-%m-%d")
+    daily = pd.DataFrame({"day": day, "y": y, "s": s})
+    k = options.precision_k
+    pk = (
+        daily.groupby("day")
+        .apply(lambda g: g.nlargest(k, "s")["y"].mean(), include_groups=False)
+        .rename(f"precision_at_{k}")
+        .reset_index()
+    )
+    metrics[f"mean_daily_precision_at_{k}"] = float(pk[f"precision_at_{k}"].mean())
+    report = EvaluationReport(metrics, pd.DataFrame(band_rows), pk)
+    if options.database_url:
+        report.review_precision = review_precision(options.database_url)
+    if options.output_dir is not None:
+        report.files = write_report(report, y, s, Path(options.output_dir))
+    return report
+
+
+def review_precision(database_url: str) -> pd.DataFrame | None:
+    """Share of analyst decisions that confirmed fraud, per model version (None if none)."""
+    from fraud.review.db import get_engine
+    from fraud.review.queue import export_labels
+
+    rows = export_labels(get_engine(database_url))
+    if not rows:
+        return None
+    df = pd.DataFrame([{"model_version": r.model_version, "is_fraud": r.is_fraud} for r in rows])
+    out = df.groupby("model_version")["is_fraud"].agg(["count", "mean"]).reset_index()
+    return out.rename(columns={"count": "decisions", "mean": "review_precision"})
+
+
+def write_report(report: EvaluationReport, y: np.ndarray, s: np.ndarray, out: Path) -> list[str]:
+    """PNG plots, metrics.json and report.md under ``out``; returns the file names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+
+    def save(fig, name: str) -> None:
+        tmp = out / f".{name}.tmp.png"
+        fig.savefig(tmp, dpi=90, bbox_inches="tight")
+        plt.close(fig)
+        os.replace(tmp, out / name)
+        files.append(name)
+
+    precision, recall, thr = precision_recall_curve(y, s)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(recall, precision)
+    ax.set(xlabel="recall", ylabel="precision", title="Precision-recall")
+    save(fig, "pr_curve.png")
+    fig, ax = plt.subplots(figsize=(5, 4))
+    bins = np.linspace(0, 1, 41)
+    ax.hist(s[y == 0], bins=bins, alpha=0.6, density=True, label="legit")
+    ax.hist(s[y == 1], bins=bins, alpha=0.6, density=True, label="fraud")
+    ax.set(xlabel="score", ylabel="density", yscale="log", title="Scores by class")
+    ax.legend()
+    save(fig, "score_distribution.png")
+    fig, ax = plt.subplots(figsize=(5, 4))
+    legit = np.sort(s[y == 0])
+    fpr = 1 - np.searchsorted(legit, thr, side="left") / max(len(legit), 1)
+    ax.plot(thr, precision[:-1], label="precision")
+    ax.plot(thr, recall[:-1], label="recall")
+    ax.plot(thr, fpr, label="false-positive rate")
+    t = report.metrics["thresholds"]
+    for name in ("review", "decline"):
+        ax.axvline(t[name], ls="--", color="grey")
+    ax.set(xlabel="threshold", title="Threshold trade-off", xscale="log")
+    ax.legend()
+    save(fig, "threshold_tradeoff.png")
+
+    m = report.metrics
+    lines = [
+        f"# Fraud evaluation: {m['model_version']}",
+        "",
+        f"Window {m['window'][0]} to {m['window'][1]}: {m['rows']} labelled rows, "
+        f"{m['frauds']} frauds.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    for key in ("auc_roc", "average_precision", "recall_at_1pct_fpr"):
+        lines.append(f"| {key} | {m[key]:.4f} |")
+    k_key = next(k for k in m if k.startswith("mean_daily_precision_at_"))
+    lines.append(f"| {k_key} | {m[k_key]:.4f} |")
+    lines.append(
+        f"| fraud amount caught (review+decline) | {m['fraud_amount_caught']:,.2f} of "
+        f"{m['fraud_amount_total']:,.2f} |"
+    )
+    lines += [
+        "",
+        "## Bands",
+        "",
+        "| band | rows | frauds | legit | fraud amount | legit amount |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in report.bands.to_dict(orient="records"):
+        lines.append(
+            f"| {r['band']} | {r['rows']} | {r['frauds']} | {r['legit']} | "
+            f"{r['fraud_amount']:,.2f} | {r['legit_amount']:,.2f} |"
+        )
+    lines += [
+        "",
+        "## Feature ablation",
+        "",
+        "Behavioural features only: this version has no sequence features to compare with.",
+    ]
+    if report.review_precision is not None:
+        lines += [
+            "",
+            "## Review-band precision by model version",
+            "",
+            "| model version | decisions | precision |",
+            "|---|---|---|",
+        ]
+        for r in report.review_precision.to_dict(orient="records"):
+            lines.append(
+                f"| {r['model_version']} | {r['decisions']} | {r['review_precision']:.3f} |"
+            )
+    lines += [
+        "",
+        "![PR curve](pr_curve.png) ![scores](score_distribution.png) "
+        "![trade-off](threshold_tradeoff.png)",
+        "",
+    ]
+    for name, text in (
+        ("report.md", "\n".join(lines)),
+        ("metrics.json", json.dumps(report.to_dict(), indent=2, default=str)),
+    ):
+        tmp = out / f".{name}.tmp"
+        tmp.write_text(text, "utf-8")
+        os.replace(tmp, out / name)
+        files.append(name)
+    return files

@@ -1,0 +1,44 @@
+"""Evaluation on a later window: metrics, bands, plots and report."""
+
+import json
+
+import numpy as np
+import pytest
+
+from fraud.evaluation import EvaluateOptions, EvaluationError, evaluate_fraud, recall_at_fpr
+from fraud.training import TrainFraudOptions, train_fraud
+from tests.fraud.txn_frames import make_frame
+
+
+def test_recall_at_fpr_by_hand():
+    y = np.array([0] * 100 + [1] * 4)
+    s = np.concatenate([np.linspace(0, 0.5, 100), [0.6, 0.495, 0.2, 0.9]])
+    # 1% of 100 legit = 1 allowed above the cut (0.4949...), so frauds above it: 0.6, 0.9, 0.495.
+    assert recall_at_fpr(y, s, 0.01) == pytest.approx(0.75)
+
+
+def test_evaluate_later_window_writes_report(tmp_path):
+    frame = make_frame(n=8000, n_customers=150, days=70, seed=8)
+    bundle = train_fraud(frame, TrainFraudOptions(until="2026-02-20"))
+    report = evaluate_fraud(
+        frame, bundle, EvaluateOptions(start="2026-02-21", output_dir=tmp_path / "rep")
+    )
+    m = report.metrics
+    assert m["window"][0].startswith("2026-02-21")
+    window = frame[frame["timestamp"] >= "2026-02-21"]
+    assert m["rows"] == len(window) and m["frauds"] == int(window["is_fraud"].sum())
+    assert 0.5 < m["auc_roc"] <= 1 and 0 < m["average_precision"] <= 1
+    assert report.bands["rows"].sum() == m["rows"]
+    assert report.bands["frauds"].sum() == m["frauds"]
+    for name in ("pr_curve.png", "score_distribution.png", "threshold_tradeoff.png", "report.md"):
+        assert (tmp_path / "rep" / name).stat().st_size > 0
+    assert (
+        json.loads((tmp_path / "rep" / "metrics.json").read_text())["metrics"]["rows"] == m["rows"]
+    )
+
+
+def test_empty_window_is_a_clear_error():
+    frame = make_frame(n=3000, n_customers=60, days=40, seed=9)
+    bundle = train_fraud(frame, TrainFraudOptions())
+    with pytest.raises(EvaluationError, match="no labelled rows"):
+        evaluate_fraud(frame, bundle, EvaluateOptions(start="2030-01-01"))
