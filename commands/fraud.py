@@ -1,5 +1,209 @@
-"""CLI commands (see cli.py, which registers everything in COMMANDS)."""
+"""Fraud commands: score-transactions, train-fraud, evaluate-fraud (and simulate-transactions)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import click
 
-COMMANDS: list[click.Command] = []
+from commands.context import pass_settings
+from settings import Settings
+
+# --- scoring, training, evaluation ---------------------------------------------------------
+
+
+def _column_map(text: str | None) -> dict[str, str]:
+    """``a=b,c=d`` -> {"a": "b", "c": "d"} (input column -> canonical name)."""
+    if not text:
+        return {}
+    pairs = {}
+    for item in text.split(","):
+        src, sep, dst = item.partition("=")
+        if not sep or not src.strip() or not dst.strip():
+            raise click.BadParameter(f"{item!r} is not NAME=CANONICAL", param_hint="--column-map")
+        pairs[src.strip()] = dst.strip()
+    return pairs
+
+
+def _bundle_path(settings: Settings, bundle: Path | None) -> Path:
+    from fraud.bundle import default_bundle_path
+
+    if bundle is not None:
+        return bundle
+    configured = settings.section("fraud").get("bundle")
+    return Path(configured) if configured else default_bundle_path(settings.home)
+
+
+@click.command("score-transactions")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Scored rows (format from the suffix: .csv, .parquet, .jsonl).",
+)
+@click.option(
+    "--bundle",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Model bundle [default: $MOESUITE_HOME/fraud-bundle or the shipped one].",
+)
+@click.option("--column-map", help="Rename input columns: src=canonical,...")
+@click.option(
+    "--rejections",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write rejected rows (file, line, field, reason) to this CSV.",
+)
+@click.option("--no-sequence", is_flag=True, help="Behavioural features only.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_settings
+def score_transactions(settings, file, output, bundle, column_map, rejections, no_sequence, fmt):
+    """Score FILE into OUTPUT; review-band rows become review cases."""
+    from fraud.bundle import load_bundle
+    from fraud.pipeline import ScoreOptions, score_file
+
+    options = ScoreOptions(
+        column_map=_column_map(column_map), rejections_path=rejections, with_sequence=False
+    )
+    summary = score_file(
+        file, output, options, load_bundle(_bundle_path(settings, bundle)), settings.database_url
+    )
+    if fmt == "json":
+        click.echo(json.dumps(summary.to_dict(), indent=2))
+        return
+    click.echo(
+        f"model {summary.model_version}: {summary.rows_in} rows in, "
+        f"{summary.rows_scored} scored, {summary.rows_rejected} rejected "
+        f"({summary.rows_per_second:,.0f} rows/s)"
+    )
+    click.echo(f"{'band':<8} {'rows':>9} {'amount':>15}")
+    for band, count in summary.bands.items():
+        click.echo(f"{band:<8} {count:>9} {summary.amounts[band]:>15,.2f}")
+    click.echo(f"review cases: {summary.cases_created} new, {summary.cases_updated} updated")
+    click.echo(f"written: {summary.output}")
+
+
+@click.command("train-fraud")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Bundle directory to write (replaced atomically).",
+)
+@click.option("--until", help="Training cutoff (ISO date); later rows and labels are ignored.")
+@click.option(
+    "--label-delay-days",
+    type=float,
+    default=7.0,
+    show_default=True,
+    help="Label delay when label_time is absent.",
+)
+@click.option(
+    "--with-review-labels",
+    is_flag=True,
+    help="Add analyst decisions from the review queue as labels.",
+)
+@click.option("--no-sequence", is_flag=True, help="Behavioural features only.")
+@click.option("--column-map", help="Rename input columns: src=canonical,...")
+@pass_settings
+def train_fraud_command(
+    settings, file, output, until, label_delay_days, with_review_labels, no_sequence, column_map
+):
+    """Train a fraud bundle on labelled transactions in FILE."""
+    import pandas as pd
+
+    from fraud.training import TrainFraudOptions, train_fraud
+
+    extra = None
+    if with_review_labels:
+        from fraud.review.db import get_engine
+        from fraud.review.queue import export_labels
+
+        rows = export_labels(get_engine(settings.database_url))
+        extra = pd.DataFrame(
+            [
+                {
+                    "transaction_id": r.transaction_id,
+                    "is_fraud": r.is_fraud,
+                    "decided_at": r.decided_at,
+                }
+                for r in rows
+            ],
+            columns=["transaction_id", "is_fraud", "decided_at"],
+        )
+    options = TrainFraudOptions(
+        until=until,
+        label_delay_days=label_delay_days,
+        with_sequence=False,
+        extra_labels=extra,
+        column_map=_column_map(column_map),
+    )
+    bundle = train_fraud(file, options)
+    path = bundle.save(output)
+    m = bundle.metadata["metrics_calibration_block"]
+    click.echo(f"bundle {bundle.version} written to {path}")
+    click.echo(
+        f"data {bundle.metadata['data_from']} .. {bundle.metadata['data_until']}, "
+        f"{bundle.metadata['labelled_rows']} labelled rows, {bundle.metadata['frauds']} frauds"
+    )
+    click.echo(
+        f"calibration block: AUC {m['auc_roc']:.4f}, AP {m['average_precision']:.4f}; "
+        f"thresholds review {bundle.thresholds.review:.4g}, "
+        f"decline {bundle.thresholds.decline:.4g}"
+    )
+
+
+@click.command("evaluate-fraud")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--bundle",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Model bundle [default: $MOESUITE_HOME/fraud-bundle or the shipped one].",
+)
+@click.option("--from", "start", help="First evaluated time (ISO); earlier rows are history.")
+@click.option("--to", "end", help="Last evaluated time (ISO, inclusive).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Report directory (report.md, metrics.json, PNG plots).",
+)
+@click.option("--column-map", help="Rename input columns: src=canonical,...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_settings
+def evaluate_fraud_command(settings, file, bundle, start, end, output, column_map, fmt):
+    """Measure a bundle on the labelled rows of FILE in [--from, --to]."""
+    from fraud.bundle import load_bundle
+    from fraud.evaluation import EvaluateOptions, evaluate_fraud
+
+    options = EvaluateOptions(
+        start=start,
+        end=end,
+        output_dir=output,
+        column_map=_column_map(column_map),
+        database_url=settings.database_url if _has_review_db(settings) else None,
+    )
+    report = evaluate_fraud(file, load_bundle(_bundle_path(settings, bundle)), options)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        return
+    m = report.metrics
+    click.echo(f"model {m['model_version']}: {m['rows']} rows, {m['frauds']} frauds")
+    for key in ("auc_roc", "average_precision", "recall_at_1pct_fpr"):
+        click.echo(f"{key:<22} {m[key]:.4f}")
+    click.echo(report.bands.to_string(index=False))
+    if report.files:
+        click.echo(f"report: {Path(output) / 'report.md'}")
+
+
+def _has_review_db(settings: Settings) -> bool:
+    url = settings.database_url
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).is_file()
+    return True
+
+
+COMMANDS: list[click.Command] = [score_transactions, train_fraud_command, evaluate_fraud_command]

@@ -78,3 +78,83 @@ def test_score_file_reconciles(trained, tmp_path):
     scored = pd.read_csv(out)
     assert len(scored) == summary.rows_scored
     assert np.isfinite(scored["score"]).all()
+
+
+def test_cli_train_score_evaluate(tmp_path):
+    pytest.importorskip("fraud.schema")
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    frame = make_frame(n=6000, n_customers=120, days=60, seed=10)
+    src = tmp_path / "txns.csv"
+    out = frame.rename(columns={"amount": "amt"})
+    out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out["label_time"] = out["label_time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out.to_csv(src, index=False)
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    runner = CliRunner()
+    base = ["--home", str(tmp_path), "--database-url", db]
+    r = runner.invoke(
+        cli,
+        [
+            *base,
+            "train-fraud",
+            str(src),
+            "-o",
+            str(tmp_path / "b"),
+            "--until",
+            "2026-02-15",
+            "--column-map",
+            "amt=amount",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "bundle fraud-" in r.output
+    r = runner.invoke(
+        cli,
+        [
+            *base,
+            "score-transactions",
+            str(src),
+            "-o",
+            str(tmp_path / "o.csv"),
+            "--bundle",
+            str(tmp_path / "b"),
+            "--column-map",
+            "amt=amount",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "6000 rows in" in r.output
+    r = runner.invoke(
+        cli,
+        [
+            *base,
+            "evaluate-fraud",
+            str(src),
+            "--bundle",
+            str(tmp_path / "b"),
+            "--from",
+            "2026-02-16",
+            "--column-map",
+            "amt=amount",
+            "-o",
+            str(tmp_path / "rep"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "rep" / "report.md").is_file()
+    r = runner.invoke(
+        cli,
+        [
+            *base,
+            "score-transactions",
+            str(src),
+            "-o",
+            str(tmp_path / "x.csv"),
+            "--bundle",
+            str(tmp_path / "nope"),
+        ],
+    )
+    assert r.exit_code == 2 and "bundle" in r.output
