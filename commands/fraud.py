@@ -55,7 +55,9 @@ def _bundle_path(settings: Settings, bundle: Path | None) -> Path:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write rejected rows (file, line, field, reason) to this CSV.",
 )
-@click.option("--no-sequence", is_flag=True, help="Behavioural features only.")
+@click.option(
+    "--no-sequence", is_flag=True, help="Refuse a bundle with sequence features (behavioural only)."
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_settings
 def score_transactions(settings, file, output, bundle, column_map, rejections, no_sequence, fmt):
@@ -64,7 +66,9 @@ def score_transactions(settings, file, output, bundle, column_map, rejections, n
     from fraud.pipeline import ScoreOptions, score_file
 
     options = ScoreOptions(
-        column_map=_column_map(column_map), rejections_path=rejections, with_sequence=False
+        column_map=_column_map(column_map),
+        rejections_path=rejections,
+        with_sequence=False if no_sequence else None,
     )
     summary = score_file(
         file, output, options, load_bundle(_bundle_path(settings, bundle)), settings.database_url
@@ -106,7 +110,9 @@ def score_transactions(settings, file, output, bundle, column_map, rejections, n
     is_flag=True,
     help="Add analyst decisions from the review queue as labels.",
 )
-@click.option("--no-sequence", is_flag=True, help="Behavioural features only.")
+@click.option(
+    "--no-sequence", is_flag=True, help="Behavioural features only (skip the MoE record model)."
+)
 @click.option("--column-map", help="Rename input columns: src=canonical,...")
 @pass_settings
 def train_fraud_command(
@@ -137,7 +143,7 @@ def train_fraud_command(
     options = TrainFraudOptions(
         until=until,
         label_delay_days=label_delay_days,
-        with_sequence=False,
+        with_sequence=not no_sequence,
         extra_labels=extra,
         column_map=_column_map(column_map),
     )

@@ -62,6 +62,13 @@ class Bundle:
     thresholds: Thresholds
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    sequence: Any = None  # fraud.sequence.SequenceModel when trained with sequence features
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Classifier columns: behavioural features, then sequence features if any."""
+        seq = tuple(self.sequence.names) if self.sequence is not None else ()
+        return (*self.schema.names, *seq)
 
     @property
     def version(self) -> str:
@@ -79,6 +86,7 @@ def _manifest(bundle: Bundle) -> dict[str, Any]:
         "schema": bundle.schema.to_json(),
         "thresholds": bundle.thresholds.to_json(),
         "reasons": bundle.classifier.reasons.to_json(),
+        "sequence": bundle.sequence is not None,
         "metadata": bundle.metadata,
     }
 
@@ -106,6 +114,8 @@ def save_bundle(bundle: Bundle, directory: str | os.PathLike[str]) -> Path:
     try:
         (tmp / "booster.skops").write_bytes(booster)
         (tmp / "calibrator.skops").write_bytes(calibrator)
+        if bundle.sequence is not None:
+            bundle.sequence.save(tmp / "sequence")
         (tmp / "bundle.json").write_text(json.dumps(_manifest(bundle), indent=2), "utf-8")
         old = None
         if target.exists():
@@ -172,7 +182,13 @@ def load_bundle(directory: str | os.PathLike[str]) -> Bundle:
     )
     metadata = dict(manifest.get("metadata", {}))
     metadata["version"] = manifest["version"]
-    return Bundle(schema, classifier, thresholds, metadata, path=root)
+    sequence = None
+    if manifest.get("sequence"):
+        # Imported only here: it loads torch through core_model.
+        from fraud.sequence import load_sequence_model
+
+        sequence = load_sequence_model(root / "sequence")
+    return Bundle(schema, classifier, thresholds, metadata, path=root, sequence=sequence)
 
 
 def default_bundle_path(home: str | os.PathLike[str] | None = None) -> Path:

@@ -18,7 +18,7 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 
 from fraud.bundle import Bundle
 from fraud.errors import FraudError
-from fraud.features import compute_features, timestamps_ms
+from fraud.features import timestamps_ms
 from fraud.routing import BANDS, route
 
 
@@ -107,7 +107,9 @@ def evaluate_fraud(
     ts = timestamps_ms(frame["timestamp"])
     lo = _utc_ms(options.start, int(ts.min()))
     hi = _utc_ms(options.end, int(ts.max()))
-    feats = compute_features(frame[ts <= hi], bundle.schema)
+    from fraud.pipeline import feature_matrix
+
+    x_all = feature_matrix(frame[ts <= hi], bundle)
     in_window = (ts[ts <= hi] >= lo) & frame.loc[ts <= hi, "is_fraud"].notna().to_numpy()
     window = frame[ts <= hi][in_window]
     if len(window) == 0:
@@ -115,7 +117,7 @@ def evaluate_fraud(
     y = window["is_fraud"].to_numpy().astype(int)
     if y.min() == y.max():
         raise EvaluationError(f"the evaluation window has only {'frauds' if y[0] else 'legit'}")
-    s = bundle.classifier.score(feats.to_numpy(float)[in_window])
+    s = bundle.classifier.score(x_all[in_window])
     bands = route(s, bundle.thresholds)
     amount = window["amount"].to_numpy(float)
     metrics: dict[str, Any] = {

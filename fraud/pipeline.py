@@ -38,14 +38,15 @@ class ScoreOptions:
     Attributes:
         column_map: renames input columns to canonical names (``{"ts": "timestamp"}``).
         thresholds: override the bundle's thresholds.
-        with_sequence: sequence features (not available in this version).
+        with_sequence: require (True) or refuse (False) a bundle with sequence features;
+            None = use what the bundle has.
         rejections_path: where to write rejected rows (CSV); None = not written.
         progress: show a progress bar on stderr for large inputs.
     """
 
     column_map: Mapping[str, str] | None = None
     thresholds: Thresholds | None = None
-    with_sequence: bool = False
+    with_sequence: bool | None = None
     rejections_path: Path | None = None
     progress: bool = True
 
@@ -139,8 +140,7 @@ def score_frame(
         The scored rows (``_line`` dropped) and band counts.
     """
     thresholds = thresholds or bundle.thresholds
-    feats = compute_features(frame, bundle.schema)
-    x = feats.to_numpy(dtype=np.float64)
+    x = feature_matrix(frame, bundle)
     scores = bundle.classifier.score(x) if len(x) else np.empty(0)
     bands = route(scores, thresholds)
     reasons = bundle.classifier.reasons.explain(x) if len(x) else []
@@ -155,6 +155,27 @@ def score_frame(
         created, updated = create_review_cases(engine, out, reasons, bundle.version)
         result.cases_created, result.cases_updated = created, updated
     return result
+
+
+def feature_matrix(frame: pd.DataFrame, bundle: Bundle) -> np.ndarray:
+    """Classifier input for ``frame``: behavioural (+ sequence, if the bundle has them)."""
+    x = compute_features(frame, bundle.schema).to_numpy(dtype=np.float64)
+    if bundle.sequence is not None:
+        x = np.hstack([x, bundle.sequence.features(frame).to_numpy(dtype=np.float64)])
+    return x
+
+
+def _check_sequence(bundle: Bundle, with_sequence: bool) -> None:
+    if with_sequence and bundle.sequence is None:
+        raise FraudError(
+            f"bundle {bundle.version} has no sequence features; score with --no-sequence "
+            "or train a bundle without --no-sequence"
+        )
+    if not with_sequence and bundle.sequence is not None:
+        raise FraudError(
+            f"bundle {bundle.version} was trained with sequence features; --no-sequence needs "
+            "a bundle trained with --no-sequence"
+        )
 
 
 def create_review_cases(
@@ -216,8 +237,8 @@ def score_file(
     Raises:
         FraudError: unreadable input, a column the bundle needs is missing, bad output path.
     """
-    if options.with_sequence:
-        raise FraudError("sequence features are not available in this version; use --no-sequence")
+    if options.with_sequence is not None:
+        _check_sequence(bundle, options.with_sequence)
     start = time.perf_counter()
     frame, rejections, rows_in = read_input(Path(input_path), options.column_map)
     if options.rejections_path is not None:
@@ -309,6 +330,10 @@ def score_one(
     history = history.drop(columns=[c for c in ("extras",) if c in history.columns])
     feats = features_for_one(row, history, bundle.schema)
     x = feats.to_numpy(dtype=np.float64).reshape(1, -1)
+    if bundle.sequence is not None:
+        seq_frame = pd.concat([history, pd.DataFrame([row])], ignore_index=True)
+        seq = bundle.sequence.features(seq_frame).to_numpy(dtype=np.float64)[-1:]
+        x = np.hstack([x, seq])
     # One thread: OpenMP in sklearn's predict costs 45-130 ms per row under contention.
     with threadpool_limits(limits=1):
         score = float(bundle.classifier.score(x)[0])

@@ -54,12 +54,13 @@ class TrainFraudOptions:
         until: training cutoff (ISO date/time or None = last transaction); later rows are
             ignored and only labels known by then are used.
         label_delay_days: label delay when ``label_time`` is absent.
-        with_sequence: add MoE sequence features (not available in this version: must be False).
+        with_sequence: add MoE sequence features (a record model pretrained on the data).
         extra_labels: review-queue decisions, columns (transaction_id, is_fraud, decided_at);
             they override the file's labels and are known at ``decided_at``.
         seed: booster seed.
         routing: how thresholds are chosen.
         column_map: input column renames when reading a file.
+        sequence_config: record model size and pretraining budget (with_sequence only).
     """
 
     until: str | None = None
@@ -69,6 +70,7 @@ class TrainFraudOptions:
     seed: int = 0
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     column_map: dict[str, str] | None = None
+    sequence_config: Any = None  # fraud.sequence.SequenceConfig; None = its defaults
 
 
 def apply_extra_labels(frame: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame:
@@ -117,10 +119,6 @@ def train_fraud(
     Raises:
         TrainingDataError: too few labelled rows or a time block without frauds.
     """
-    if options.with_sequence:
-        raise FraudError(
-            "sequence features are not available in this version; train with --no-sequence"
-        )
     if isinstance(path_or_frame, pd.DataFrame):
         frame, source = path_or_frame, "<frame>"
     else:
@@ -140,6 +138,16 @@ def train_fraud(
     data.loc[known > cutoff, "is_fraud"] = pd.NA
     schema = fit_feature_schema(data, config)
     x_all = compute_features(data, schema).to_numpy(dtype=np.float64)
+    sequence = None
+    names = schema.names
+    if options.with_sequence:
+        from fraud.sequence import SequenceConfig, fit_sequence_model
+
+        # Self-supervised on the transactions up to the cutoff: no labels involved.
+        seq_config = options.sequence_config or SequenceConfig(seed=options.seed)
+        sequence = fit_sequence_model(data, seq_config)
+        x_all = np.hstack([x_all, sequence.features(data).to_numpy(dtype=np.float64)])
+        names = (*names, *sequence.names)
     labelled = data["is_fraud"].notna().to_numpy()
     if labelled.sum() < 1000:
         raise TrainingDataError(
@@ -157,7 +165,7 @@ def train_fraud(
     if y[cal_m].min() == y[cal_m].max():
         raise TrainingDataError(f"{source}: the calibration time block has only one class")
     calibrator = fit_calibrator(raw_cal, y[cal_m], cconf.calibration)
-    reasons = fit_reason_model(booster, x[cal_m], y[cal_m], schema.names, seed=options.seed)
+    reasons = fit_reason_model(booster, x[cal_m], y[cal_m], names, seed=options.seed)
     scores = calibrated_scores(booster, calibrator, x[cal_m])
     days = max((t[cal_m].max() - t[cal_m].min()) / 86_400_000, 1e-9)
     thresholds = derive_thresholds(scores, y[cal_m], days, options.routing)
@@ -176,7 +184,8 @@ def train_fraud(
             "calibration": [iso(t[cal_m].min()), iso(t[cal_m].max())],
         },
         "label_delay_days": options.label_delay_days,
-        "with_sequence": False,
+        "with_sequence": options.with_sequence,
+        "sequence_pretraining": None if sequence is None else sequence.train_info,
         "seed": options.seed,
         "booster_iterations": int(booster.n_iter_),
         "metrics_calibration_block": {
@@ -186,7 +195,7 @@ def train_fraud(
         },
     }
     classifier = TrainedClassifier(booster, calibrator, reasons)
-    return Bundle(schema, classifier, thresholds, metadata)
+    return Bundle(schema, classifier, thresholds, metadata, sequence=sequence)
 
 
 def rebuild_default(output: Path = DEFAULT_BUNDLE) -> Bundle:

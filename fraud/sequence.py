@@ -1,0 +1,217 @@
+"""MoE sequence features: each customer's transactions as a record sequence for core_model.
+
+One position per transaction, fields tokenised to small ints (0 = missing). A DeepSeek-V3-style
+record model is pretrained self-supervised to predict the next transaction's fields (no labels
+involved). Its features per transaction: the hidden state after it (reduced by a fitted PCA kept
+as JSON), its surprisal given the customer's history, and the router entropy. Batch mode runs
+one forward per customer sequence (windowed by core_model), never one per transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core_model.config import PRESETS, FeatureOptions, TrainConfig
+from core_model.features import extract_record_features
+from core_model.load import Model, build_model, load, save
+from core_model.records import FieldSpec, RecordSchema
+from core_model.train import train_records
+from fraud.features import _codes, timestamps_ms
+
+
+@dataclass(frozen=True)
+class SequenceConfig:
+    """Record model size and pretraining budget (scaled down from the "tiny" preset)."""
+
+    hidden_size: int = 48
+    num_layers: int = 2
+    steps: int = 120
+    batch_size: int = 16
+    seq_len: int = 64
+    lr: float = 3e-3
+    pca_dims: int = 8
+    max_length: int = 256
+    feature_batch: int = 32
+    seed: int = 0
+
+
+def _fields(frame: pd.DataFrame) -> list[FieldSpec]:
+    fields = [
+        FieldSpec("amount_bucket", 66),
+        FieldSpec("hour", 25),
+        FieldSpec("weekday", 8),
+        FieldSpec("gap_bucket", 34),
+    ]
+    if "mcc" in frame.columns and frame["mcc"].notna().any():
+        fields.append(FieldSpec("mcc", 257))
+    if "channel" in frame.columns and frame["channel"].notna().any():
+        fields.append(FieldSpec("channel", 17))
+    if "merchant_id" in frame.columns and frame["merchant_id"].notna().any():
+        fields.append(FieldSpec("new_merchant", 3))
+    if "country" in frame.columns and frame["country"].notna().any():
+        fields.append(FieldSpec("country_is_home", 3))
+    return fields
+
+
+def _hash_bucket(values: pd.Series, buckets: int) -> np.ndarray:
+    """Stable hash of a string column into 1..buckets (0 = missing)."""
+    out = np.zeros(len(values), dtype=np.int64)
+    s = values.astype("string")
+    ok = s.notna().to_numpy()
+    uniq, inv = np.unique(s[ok].to_numpy(dtype=str), return_inverse=True)
+    codes = np.array([zlib.crc32(u.encode()) % buckets + 1 for u in uniq], dtype=np.int64)
+    out[ok] = codes[inv] if len(uniq) else 0
+    return out
+
+
+def tokenise(frame: pd.DataFrame, schema: RecordSchema) -> tuple[list[np.ndarray], np.ndarray]:
+    """Sequences per customer ``[T, F]`` and the sorted row order they follow.
+
+    Returns:
+        (sequences, order): ``order[i]`` is the frame position of the i-th record when the
+        sequences are concatenated.
+    """
+    n = len(frame)
+    ts = timestamps_ms(frame["timestamp"])
+    cust = _codes(frame["customer_id"])
+    order = np.lexsort((np.arange(n), ts, cust))
+    ts_s, cust_s = ts[order], cust[order]
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = cust_s[1:] != cust_s[:-1]
+    cols: dict[str, np.ndarray] = {}
+    amount = frame["amount"].to_numpy(float)[order]
+    cols["amount_bucket"] = np.clip(np.floor(np.log1p(np.maximum(amount, 0)) * 6), 0, 64) + 1
+    dt = pd.to_datetime(ts_s, unit="ms", utc=True)
+    cols["hour"] = dt.hour.to_numpy() + 1
+    cols["weekday"] = dt.day_of_week.to_numpy() + 1
+    gap = np.zeros(n)
+    gap[1:] = (ts_s[1:] - ts_s[:-1]) / 1000.0
+    gb = np.clip(np.floor(np.log2(np.maximum(gap, 1.0))), 0, 31) + 2
+    cols["gap_bucket"] = np.where(new_group, 1, gb)
+    names = schema.names
+    if "mcc" in names:
+        cols["mcc"] = _hash_bucket(frame["mcc"], 256)[order]
+    if "channel" in names:
+        cols["channel"] = _hash_bucket(frame["channel"], 16)[order]
+    if "new_merchant" in names:
+        m = _codes(frame["merchant_id"])[order]
+        pair = cust_s * (m.max() + 2) + (m + 1)
+        _, first = np.unique(pair, return_index=True)
+        flag = np.ones(n, dtype=np.int64)
+        flag[first] = 2
+        cols["new_merchant"] = np.where(m < 0, 0, flag)
+    if "country_is_home" in names:
+        c = _codes(frame["country"])[order]
+        # Home country = the customer's first seen country (causal and cheap).
+        first_idx = np.maximum.accumulate(np.where(new_group, np.arange(n), 0))
+        cols["country_is_home"] = np.where(c < 0, 0, np.where(c == c[first_idx], 1, 2))
+    records = np.stack([np.asarray(cols[f], dtype=np.int64) for f in names], axis=1)
+    bounds = np.flatnonzero(new_group).tolist() + [n]
+    seqs = [records[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return seqs, order
+
+
+@dataclass
+class SequenceModel:
+    """A pretrained record model plus the PCA that reduces its hidden states."""
+
+    model: Model
+    config: SequenceConfig
+    pca_mean: np.ndarray
+    pca_components: np.ndarray  # [k, H]
+    train_info: dict[str, Any]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        k = len(self.pca_components)
+        return (*(f"seq_pc{i}" for i in range(k)), "seq_surprisal", "seq_router_entropy")
+
+    def features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Sequence features for every row of ``frame``, index aligned."""
+        if len(frame) == 0:
+            return pd.DataFrame({c: np.empty(0) for c in self.names}, index=frame.index)
+        seqs, order = tokenise(frame, self.model.schema)
+        opts = FeatureOptions(
+            batch_size=self.config.feature_batch, max_length=self.config.max_length
+        )
+        rf = extract_record_features(self.model, seqs, opts)
+        pcs = (rf.hidden - self.pca_mean) @ self.pca_components.T
+        values = np.column_stack([pcs, rf.surprisal, rf.router_entropy]).astype(np.float64)
+        out = np.empty_like(values)
+        out[order] = values
+        return pd.DataFrame(out, columns=list(self.names), index=frame.index)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        save(self.model, directory / "record_model")
+        meta = {
+            "config": dataclasses.asdict(self.config),
+            "pca_mean": self.pca_mean.tolist(),
+            "pca_components": self.pca_components.tolist(),
+            "train_info": self.train_info,
+        }
+        (directory / "sequence.json").write_text(json.dumps(meta), "utf-8")
+
+
+def load_sequence_model(directory: Path) -> SequenceModel:
+    meta = json.loads((directory / "sequence.json").read_text("utf-8"))
+    model = load(directory / "record_model", device="cpu", dtype="float32")
+    return SequenceModel(
+        model=model,
+        config=SequenceConfig(**meta["config"]),
+        pca_mean=np.asarray(meta["pca_mean"], dtype=np.float32),
+        pca_components=np.asarray(meta["pca_components"], dtype=np.float32),
+        train_info=meta["train_info"],
+    )
+
+
+def fit_sequence_model(
+    frame: pd.DataFrame, config: SequenceConfig = SequenceConfig()
+) -> SequenceModel:
+    """Pretrain a record model on ``frame``'s customer sequences and fit the PCA."""
+    schema = RecordSchema(tuple(_fields(frame)))
+    spec = dataclasses.replace(
+        PRESETS["tiny"], hidden_size=config.hidden_size, num_layers=config.num_layers
+    )
+    model = build_model(spec, schema=schema, seed=config.seed)
+    seqs, _ = tokenise(frame, schema)
+    seqs_train: Sequence[np.ndarray] = [s for s in seqs if len(s) >= 2]
+    result = train_records(
+        model,
+        seqs_train,
+        TrainConfig(
+            steps=config.steps,
+            batch_size=config.batch_size,
+            seq_len=config.seq_len,
+            lr=config.lr,
+            warmup_steps=max(1, config.steps // 10),
+            eval_every=max(1, config.steps),
+            seed=config.seed,
+        ),
+    )
+    rng = np.random.default_rng(config.seed)
+    pick = rng.choice(len(seqs), min(len(seqs), 300), replace=False)
+    rf = extract_record_features(
+        model, [seqs[i] for i in pick], FeatureOptions(max_length=config.max_length)
+    )
+    mean = rf.hidden.mean(axis=0)
+    _, _, vt = np.linalg.svd(rf.hidden - mean, full_matrices=False)
+    k = min(config.pca_dims, vt.shape[0])
+    # Sign convention: largest-magnitude loading positive, so refits give the same axes.
+    comps = vt[:k] * np.sign(vt[:k][np.arange(k), np.abs(vt[:k]).argmax(axis=1)])[:, None]
+    info = {
+        "steps": int(result.steps),
+        "initial_eval_loss": float(result.initial_eval_loss),
+        "eval_loss": float(result.eval_loss),
+        "seconds": float(result.seconds),
+    }
+    return SequenceModel(model, config, mean.astype(np.float32), comps.astype(np.float32), info)

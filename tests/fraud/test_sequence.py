@@ -1,0 +1,61 @@
+"""MoE sequence features: shapes, causality, bundle round trip with the record model."""
+
+import numpy as np
+import pytest
+
+from fraud.bundle import load_bundle
+from fraud.pipeline import score_frame
+from fraud.sequence import SequenceConfig, fit_sequence_model, tokenise
+from fraud.training import TrainFraudOptions, train_fraud
+from tests.fraud.txn_frames import make_frame
+
+TINY = SequenceConfig(hidden_size=32, steps=15, batch_size=8, seq_len=32, pca_dims=4)
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return make_frame(n=3000, n_customers=60, days=40, seed=12)
+
+
+@pytest.fixture(scope="module")
+def seq_model(frame):
+    return fit_sequence_model(frame, TINY)
+
+
+def test_tokenise_one_sequence_per_customer(frame, seq_model):
+    seqs, order = tokenise(frame, seq_model.model.schema)
+    assert len(seqs) == frame["customer_id"].nunique()
+    assert sum(len(s) for s in seqs) == len(frame) and sorted(order) == list(range(len(frame)))
+    cards = [f.cardinality for f in seq_model.model.schema.fields]
+    for s in seqs:
+        assert (s >= 0).all() and (s < np.array(cards)).all()
+
+
+def test_features_are_causal(frame, seq_model):
+    feats = seq_model.features(frame)
+    assert list(feats.columns) == list(seq_model.names) and np.isfinite(feats.to_numpy()).all()
+    cut = frame["timestamp"].iloc[len(frame) // 2]
+    early = frame[frame["timestamp"] <= cut]
+    changed = frame.copy()
+    late = changed["timestamp"] > cut
+    changed.loc[late, "amount"] = changed.loc[late, "amount"] * 50
+    np.testing.assert_allclose(
+        seq_model.features(early).to_numpy(),
+        seq_model.features(changed).loc[early.index].to_numpy(),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    assert not np.allclose(feats.loc[late].to_numpy(), seq_model.features(changed)[late])
+
+
+def test_bundle_with_sequence_round_trip(tmp_path):
+    frame = make_frame(n=4000, n_customers=80, days=45, seed=13)
+    bundle = train_fraud(frame, TrainFraudOptions(with_sequence=True, sequence_config=TINY))
+    assert bundle.feature_names[-1] == "seq_router_entropy"
+    assert bundle.metadata["sequence_pretraining"]["steps"] == TINY.steps
+    path = bundle.save(tmp_path / "b")
+    assert (path / "sequence" / "record_model" / "model.safetensors").is_file()
+    loaded = load_bundle(path)
+    a = score_frame(frame.tail(500), bundle).frame["score"].to_numpy()
+    b = score_frame(frame.tail(500), loaded).frame["score"].to_numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
