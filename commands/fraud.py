@@ -177,10 +177,17 @@ def train_fraud_command(
     type=click.Path(file_okay=False, path_type=Path),
     help="Report directory (report.md, metrics.json, PNG plots).",
 )
+@click.option(
+    "--baseline-bundle",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Ablation: also score the same rows with this bundle (e.g. --no-sequence).",
+)
 @click.option("--column-map", help="Rename input columns: src=canonical,...")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_settings
-def evaluate_fraud_command(settings, file, bundle, start, end, output, column_map, fmt):
+def evaluate_fraud_command(
+    settings, file, bundle, start, end, output, baseline_bundle, column_map, fmt
+):
     """Measure a bundle on the labelled rows of FILE in [--from, --to]."""
     from fraud.bundle import load_bundle
     from fraud.evaluation import EvaluateOptions, evaluate_fraud
@@ -191,6 +198,7 @@ def evaluate_fraud_command(settings, file, bundle, start, end, output, column_ma
         output_dir=output,
         column_map=_column_map(column_map),
         database_url=settings.database_url if _has_review_db(settings) else None,
+        baseline=load_bundle(baseline_bundle) if baseline_bundle else None,
     )
     report = evaluate_fraud(file, load_bundle(_bundle_path(settings, bundle)), options)
     if fmt == "json":
@@ -201,6 +209,11 @@ def evaluate_fraud_command(settings, file, bundle, start, end, output, column_ma
     for key in ("auc_roc", "average_precision", "recall_at_1pct_fpr"):
         click.echo(f"{key:<22} {m[key]:.4f}")
     click.echo(report.bands.to_string(index=False))
+    for a in m["ablation"]:
+        click.echo(
+            f"{a['role']:<9} {a['features']:<21} AUC {a['auc_roc']:.4f}  "
+            f"AP {a['average_precision']:.4f}  recall@1%FPR {a['recall_at_1pct_fpr']:.4f}"
+        )
     if report.files:
         click.echo(f"report: {Path(output) / 'report.md'}")
 

@@ -37,6 +37,7 @@ class EvaluateOptions:
         precision_k: k of precision@k per day.
         database_url: review database to read analyst decisions from (review-band precision).
         column_map: input column renames when reading a file.
+        baseline: a second bundle (e.g. behavioural only) scored on the same rows: ablation.
     """
 
     start: str | None = None
@@ -45,6 +46,7 @@ class EvaluateOptions:
     precision_k: int = 20
     database_url: str | None = None
     column_map: dict[str, str] | None = None
+    baseline: Bundle | None = None
 
 
 @dataclass
@@ -135,6 +137,21 @@ def evaluate_fraud(
         "fraud_amount_total": float(amount[y == 1].sum()),
         "thresholds": bundle.thresholds.to_json(),
     }
+    models = [("evaluated", bundle, s)]
+    if options.baseline is not None:
+        xb = feature_matrix(frame[ts <= hi], options.baseline)[in_window]
+        models.insert(0, ("baseline", options.baseline, options.baseline.classifier.score(xb)))
+    metrics["ablation"] = [
+        {
+            "role": role,
+            "model_version": b.version,
+            "features": "behavioural+sequence" if b.sequence is not None else "behavioural",
+            "auc_roc": float(roc_auc_score(y, sc)),
+            "average_precision": float(average_precision_score(y, sc)),
+            "recall_at_1pct_fpr": recall_at_fpr(y, sc, 0.01),
+        }
+        for role, b, sc in models
+    ]
     band_rows = []
     for b in BANDS:
         m = bands == b
@@ -253,10 +270,18 @@ def write_report(report: EvaluationReport, y: np.ndarray, s: np.ndarray, out: Pa
         )
     lines += [
         "",
-        "## Feature ablation",
+        "## Feature ablation (same rows)",
         "",
-        "Behavioural features only: this version has no sequence features to compare with.",
+        "| role | model | features | AUC-ROC | AP | recall@1%FPR |",
+        "|---|---|---|---|---|---|",
     ]
+    for a in m["ablation"]:
+        lines.append(
+            f"| {a['role']} | {a['model_version']} | {a['features']} | {a['auc_roc']:.4f} | "
+            f"{a['average_precision']:.4f} | {a['recall_at_1pct_fpr']:.4f} |"
+        )
+    if len(m["ablation"]) == 1:
+        lines.append("\nNo baseline bundle given (`--baseline-bundle`): no comparison.")
     if report.review_precision is not None:
         lines += [
             "",

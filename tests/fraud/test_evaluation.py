@@ -20,9 +20,14 @@ def test_recall_at_fpr_by_hand():
 def test_evaluate_later_window_writes_report(tmp_path):
     frame = make_frame(n=8000, n_customers=150, days=70, seed=8)
     bundle = train_fraud(frame, TrainFraudOptions(until="2026-02-20"))
+    other = train_fraud(frame, TrainFraudOptions(until="2026-02-20", seed=1))
     report = evaluate_fraud(
-        frame, bundle, EvaluateOptions(start="2026-02-21", output_dir=tmp_path / "rep")
+        frame,
+        bundle,
+        EvaluateOptions(start="2026-02-21", output_dir=tmp_path / "rep", baseline=other),
     )
+    assert [a["role"] for a in report.metrics["ablation"]] == ["baseline", "evaluated"]
+    assert report.metrics["ablation"][1]["average_precision"] == report.metrics["average_precision"]
     m = report.metrics
     assert m["window"][0].startswith("2026-02-21")
     window = frame[frame["timestamp"] >= "2026-02-21"]
