@@ -14,16 +14,10 @@ from settings import Settings
 
 
 def _column_map(text: str | None) -> dict[str, str]:
-    """``a=b,c=d`` -> {"a": "b", "c": "d"} (input column -> canonical name)."""
-    if not text:
-        return {}
-    pairs = {}
-    for item in text.split(","):
-        src, sep, dst = item.partition("=")
-        if not sep or not src.strip() or not dst.strip():
-            raise click.BadParameter(f"{item!r} is not NAME=CANONICAL", param_hint="--column-map")
-        pairs[src.strip()] = dst.strip()
-    return pairs
+    """``their=canonical,...`` -> {"their": "canonical"} (validated by fraud.schema)."""
+    from fraud.schema import parse_column_map
+
+    return parse_column_map(text) if text else {}
 
 
 def _bundle_path(settings: Settings, bundle: Path | None) -> Path:

@@ -242,7 +242,9 @@ def score_file(
     start = time.perf_counter()
     frame, rejections, rows_in = read_input(Path(input_path), options.column_map)
     if options.rejections_path is not None:
-        _write_rejections(rejections, Path(options.rejections_path))
+        from fraud.schema import write_rejections
+
+        write_rejections(rejections, Path(options.rejections_path))
     engine = None
     if database_url:
         from fraud.review.db import get_engine
@@ -287,14 +289,6 @@ def score_file(
         model_version=bundle.version,
         output=str(output_path),
     )
-
-
-def _write_rejections(rejections: list[Any], path: Path) -> None:
-    cols = ["path", "line", "field", "reason", "value"]
-    rows = [{c: getattr(r, c, None) for c in cols} for r in rejections]
-    tmp = path.with_name(f".{path.name}.tmp")
-    pd.DataFrame(rows, columns=cols).to_csv(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def score_one(

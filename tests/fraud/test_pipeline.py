@@ -62,6 +62,7 @@ def test_score_file_reconciles(trained, tmp_path):
     src = tmp_path / "in.csv"
     data = frame.tail(800).drop(columns=["is_fraud", "label_time"]).copy()
     data["timestamp"] = data["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    data["amount"] = data["amount"].astype(object)
     data.iloc[3, data.columns.get_loc("amount")] = "not-a-number"
     data.to_csv(src, index=False)
     out = tmp_path / "out.csv"
