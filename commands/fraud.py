@@ -219,4 +219,49 @@ def _has_review_db(settings: Settings) -> bool:
     return True
 
 
+# --- simulate-transactions ------------------------------------------------------------------
+
+
+@click.command("simulate-transactions")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    help="File to write (.csv, .csv.gz, .jsonl, .parquet; - for CSV on stdout).",
+)
+@click.option("--rows", type=int, default=100_000, show_default=True, help="Transactions.")
+@click.option("--customers", type=int, default=5_000, show_default=True, help="Customers.")
+@click.option("--merchants", type=int, default=800, show_default=True, help="Merchants.")
+@click.option("--days", type=int, default=90, show_default=True, help="Days from 2026-01-01.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--fraud-rate", type=float, default=0.005, show_default=True, help="Fraud share, 0.001-0.01."
+)
+@click.option("--with-pan", is_flag=True, help="Add a test card-number column (pan).")
+def simulate_transactions(output, rows, customers, merchants, days, seed, fraud_rate, with_pan):
+    """Write a seeded, labelled synthetic transaction file with five fraud scenarios."""
+    from fraud.simulate import SimulationConfig, write_simulation
+
+    config = SimulationConfig(
+        n_transactions=rows,
+        n_customers=customers,
+        n_merchants=merchants,
+        days=days,
+        seed=seed,
+        fraud_rate_target=fraud_rate,
+        with_pan=with_pan,
+    )
+    summary = write_simulation(config, output)
+    # With -o - the data owns stdout, so the summary goes to stderr.
+    err = output == "-"
+    click.echo(
+        f"{summary.rows} rows, {summary.fraud_rows} fraud ({summary.fraud_rate:.3%})", err=err
+    )
+    for scenario, count in summary.per_scenario.items():
+        click.echo(f"  {scenario:<22} {count:>7}", err=err)
+    if not err:
+        click.echo(f"written: {summary.path}")
+
+
 COMMANDS: list[click.Command] = [score_transactions, train_fraud_command, evaluate_fraud_command]
+COMMANDS.append(simulate_transactions)
