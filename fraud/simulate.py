@@ -170,6 +170,7 @@ class _World:
         # Merchants: spread over cities by population, each with an MCC and 1-4 terminals
         weights = np.array([m[1] for m in _MCCS], dtype=float)
         w.m_city = rng.choice(len(_CITIES), nm, p=cities / cities.sum())
+        w.m_city[: len(_CITIES)] = np.arange(len(_CITIES))  # every city has a merchant
         w.m_mcc = rng.choice(len(_MCCS), nm, p=weights / weights.sum())
         w.m_lat = w.city_lat[w.m_city] + rng.normal(0, 0.08, nm)
         w.m_lon = w.city_lon[w.m_city] + rng.normal(0, 0.08, nm)
@@ -178,11 +179,6 @@ class _World:
         w.mcc_scale = np.array([m[2] for m in _MCCS])
         w.mcc_channels = np.array([m[3] for m in _MCCS], dtype=float)
         w.by_city = [np.flatnonzero(w.m_city == c) for c in range(len(_CITIES))]
-        for c, members in enumerate(w.by_city):
-            if len(members) == 0:  # every city needs a merchant: move a random one there
-                j = rng.integers(nm)
-                w.m_city[j] = c
-                w.by_city = [np.flatnonzero(w.m_city == k) for k in range(len(_CITIES))]
         # Favourite merchants: 8 draws per customer from home-city merchants by popularity
         w.c_favs = np.empty((nc, 8), dtype=np.int64)
         for c, members in enumerate(w.by_city):
@@ -324,6 +320,7 @@ class _World:
         """Bursts of tiny online charges on one card, sometimes cashed out with a larger one."""
         parts, made = [], 0
         online = np.flatnonzero(np.isin(self.m_mcc, [10, 11, 12]))
+        online = online if len(online) else np.arange(self.config.n_merchants)
         while made < quota:
             cust = rng.integers(self.config.n_customers)
             k = int(min(rng.integers(3, 25), quota - made))
@@ -364,6 +361,7 @@ class _World:
         """One terminal charges many different cards over days, at odd hours now and then."""
         parts, made = [], 0
         physical = np.flatnonzero(self.mcc_channels[self.m_mcc][:, 2] < 0.5)
+        physical = physical if len(physical) else np.arange(self.config.n_merchants)
         while made < quota:
             merch = rng.choice(physical)
             terminal = merch * 8 + rng.integers(0, self.m_terminals[merch])
