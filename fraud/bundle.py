@@ -12,10 +12,12 @@ skops files load only with the explicit trusted-type list below; anything else i
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,8 +96,14 @@ def _manifest(bundle: Bundle) -> dict[str, Any]:
 def content_version(booster_bytes: bytes, calibrator_bytes: bytes, manifest: dict) -> str:
     """A version id from the bundle's content: same training, same id."""
     h = hashlib.sha256()
-    h.update(booster_bytes)
-    h.update(calibrator_bytes)
+    for blob in (booster_bytes, calibrator_bytes):
+        # Hash the arrays' contents, not the zip: skops' archive carries write times and
+        # names members by object id, both different on every save.
+        with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+            digests = sorted(
+                hashlib.sha256(zf.read(n)).hexdigest() for n in zf.namelist() if n.endswith(".npy")
+            )
+        h.update("".join(digests).encode())
     body = {k: v for k, v in manifest.items() if k not in ("version", "metadata")}
     h.update(json.dumps(body, sort_keys=True).encode())
     return f"fraud-{h.hexdigest()[:12]}"

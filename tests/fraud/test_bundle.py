@@ -62,10 +62,21 @@ def test_bad_bundles_name_the_problem(trained, tmp_path):
 
 
 def test_shipped_default_bundle_loads_and_scores():
+    from fraud.simulate import SimulationConfig, simulate
+
     bundle = load_bundle(DEFAULT_BUNDLE)
-    frame = make_frame(n=2000, n_customers=50, days=20, seed=5)
+    assert bundle.sequence is None  # loads without torch work; scores right after install
+    frame = simulate(SimulationConfig(n_transactions=3000, n_customers=100, days=20, seed=5))
     result = score_frame(frame, bundle)
     scores = result.frame["score"].to_numpy()
     assert np.isfinite(scores).all() and ((scores >= 0) & (scores <= 1)).all()
     assert set(result.frame["band"]) <= {"approve", "review", "decline"}
     assert (result.frame["model_version"] == bundle.version).all()
+
+
+def test_same_training_same_version(tmp_path):
+    frame = make_frame(n=5000, n_customers=120, days=50, seed=14)
+    a = train_fraud(frame, TrainFraudOptions(seed=2)).save(tmp_path / "a")
+    b = train_fraud(frame, TrainFraudOptions(seed=2)).save(tmp_path / "b")
+    c = train_fraud(frame, TrainFraudOptions(seed=2, label_delay_days=3)).save(tmp_path / "c")
+    assert load_bundle(a).version == load_bundle(b).version != load_bundle(c).version
