@@ -259,7 +259,7 @@ def validate_table(raw: RawTable, options: IngestOptions) -> IngestResult:
     tid = text("transaction_id")
     checker.reject_missing(tid, src("transaction_id"))
     ts = _parse_times(frame[src("timestamp")])
-    checker.reject_missing(_as_text(frame[src("timestamp")]), src("timestamp"))
+    checker.reject_missing(_missing_or_text(frame[src("timestamp")]), src("timestamp"))
     checker.reject(
         ts.isna().to_numpy(),
         src("timestamp"),
@@ -278,8 +278,8 @@ def validate_table(raw: RawTable, options: IngestOptions) -> IngestResult:
     customer = text_customer if text_customer is not None else text("customer_id")
     checker.reject_missing(customer, customer_source)
     amount_raw = frame[src("amount")]
-    amount = pd.to_numeric(_as_text(amount_raw), errors="coerce").astype("float64")
-    checker.reject_missing(_as_text(amount_raw), src("amount"))
+    amount = _as_number(amount_raw)
+    checker.reject_missing(_missing_or_text(amount_raw), src("amount"))
     checker.reject(~np.isfinite(amount.to_numpy()), src("amount"), "not a number", amount_raw)
     checker.reject((amount < 0).to_numpy(), src("amount"), "negative amount", amount_raw)
     columns.update(transaction_id=tid, timestamp=ts, customer_id=customer, amount=amount)
@@ -438,8 +438,8 @@ def _check_optional(
         coords = {}
         for name, limit in (("lat", 90.0), ("lon", 180.0)):
             raw = frame[src(name)]
-            text = _as_text(raw)
-            value = pd.to_numeric(text, errors="coerce").astype("float64")
+            text = _missing_or_text(raw)
+            value = _as_number(raw)
             checker.reject(
                 (text.notna() & ~np.isfinite(value)).to_numpy(), src(name), "not a number", raw
             )
@@ -472,7 +472,7 @@ def _check_optional(
     if src("label_time") is not None:
         raw = frame[src("label_time")]
         label_time = _parse_times(raw)
-        present = _as_text(raw).notna()
+        present = _missing_or_text(raw).notna()
         checker.reject(
             (present & label_time.isna()).to_numpy(),
             src("label_time"),
@@ -563,6 +563,20 @@ def _as_text(values: pd.Series) -> pd.Series:
         values = values.astype("Int8")
     text = values.astype("string").str.strip()
     return text.mask(text == "")
+
+
+def _missing_or_text(values: pd.Series) -> pd.Series:
+    """Values as text for string columns; typed columns (Parquet) as they are, for NA checks."""
+    if pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values):
+        return _as_text(values)
+    return values
+
+
+def _as_number(values: pd.Series) -> pd.Series:
+    """Values as float64; unparseable text becomes NaN."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64")
+    return pd.to_numeric(_as_text(values), errors="coerce").astype("float64")
 
 
 def _parse_times(values: pd.Series) -> pd.Series:
