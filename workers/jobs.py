@@ -208,7 +208,8 @@ def aggregate(
     """
     failed = [r["error"] for r in chunk_results if not r.get("ok", True)]
     if failed:
-        return {"job_id": job_id, "chunk_errors": failed, "output": None}
+        # The first chunk's error stands for the job (the same input problem, typically).
+        return {"ok": False, "error": failed[0], "chunk_errors": failed, "job_id": job_id}
     directory = job_dir(app, job_id)
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
     summaries = []
