@@ -81,8 +81,8 @@ def load_or_create_pan_key(home: Path, env: Mapping[str, str] | None = None) -> 
 
 def normalize_pans(values: pd.Series) -> pd.Series:
     """Strip separators from card numbers; missing values stay missing (object dtype)."""
-    text = values.astype("string").str.strip()
-    return text.str.replace(_SEPARATORS, "", regex=True).astype(object)
+    text = values.astype("string[pyarrow]").str.strip()
+    return text.str.replace(" ", "", regex=False).str.replace("-", "", regex=False).astype(object)
 
 
 def luhn_valid(digits: pd.Series) -> np.ndarray:
@@ -100,8 +100,9 @@ def luhn_valid(digits: pd.Series) -> np.ndarray:
     if not shaped.any():
         return result
     # Right-align every number in a 19-wide zero-padded grid; leading zeros do not change Luhn.
-    padded = text[shaped].str.zfill(19).to_numpy(dtype="U19")
-    grid = padded.view("<U1").reshape(-1, 19).astype(np.int8)  # [rows, 19 digits]
+    padded = text[shaped].str.zfill(19).to_numpy(dtype="S19")
+    grid = np.frombuffer(padded.tobytes(), dtype=np.uint8).reshape(-1, 19) - ord("0")
+    grid = grid.astype(np.int16)  # [rows, 19 digits]
     doubled = grid[:, -2::-2] * 2  # every second digit from the right, check digit excluded
     doubled = np.where(doubled > 9, doubled - 9, doubled)
     total = grid[:, -1::-2].sum(axis=1) + doubled.sum(axis=1)
