@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fraud.evaluation import EvaluateOptions, evaluate_fraud  # noqa: E402
 from fraud.pipeline import score_frame, score_one  # noqa: E402
+from fraud.simulate import SimulationConfig, simulate  # noqa: E402
 from fraud.training import TrainFraudOptions, train_fraud  # noqa: E402
-from tests.fraud.txn_frames import make_frame  # noqa: E402
 
 
 def _rss_mb() -> float:
@@ -71,7 +71,9 @@ def main() -> None:
     set_threads(1)
     n_cust = max(100, args.rows // 50)
     t0 = time.perf_counter()
-    frame = make_frame(n=args.rows, n_customers=n_cust, days=120, seed=11)
+    frame = simulate(
+        SimulationConfig(n_transactions=args.rows, n_customers=n_cust, days=120, seed=11)
+    )
     gen_s = time.perf_counter() - t0
     train = frame[frame["timestamp"] < "2026-03-15"]
     t0 = time.perf_counter()

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from fraud.bundle import Bundle
 from fraud.errors import FraudError
@@ -29,6 +29,16 @@ from fraud.routing import BANDS, REVIEW, Decision, Thresholds, route
 PAN_COLUMNS = ("pan", "card_number", "card_no", "cardnumber", "primary_account_number")
 HISTORY_LIMIT = 200
 _CHUNK = 200_000
+_threadpools: ThreadpoolController | None = None
+
+
+def _one_thread():  # noqa: ANN202
+    """Context pinning OpenMP/BLAS to one thread; the controller (a library scan, ~1.5 ms) is
+    built once per process."""
+    global _threadpools
+    if _threadpools is None:
+        _threadpools = ThreadpoolController()
+    return _threadpools.limit(limits=1)
 
 
 @dataclass(frozen=True)
@@ -329,7 +339,7 @@ def score_one(
         seq = bundle.sequence.features(seq_frame).to_numpy(dtype=np.float64)[-1:]
         x = np.hstack([x, seq])
     # One thread: OpenMP in sklearn's predict costs 45-130 ms per row under contention.
-    with threadpool_limits(limits=1):
+    with _one_thread():
         score = float(bundle.classifier.score(x)[0])
     band = str(route(np.array([score]), bundle.thresholds)[0])
     reasons = bundle.classifier.reasons.explain(x)[0]
