@@ -250,9 +250,7 @@ def _iso_columns(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy(deep=False)
     for column in out.columns:
         values = out[column]
-        if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(
-            values
-        ):
+        if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values):
             utc = values.dt.tz_convert("UTC") if values.dt.tz is not None else values
             text = utc.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.removesuffix(".000000")
             out[column] = (text + "Z").where(values.notna(), None)
