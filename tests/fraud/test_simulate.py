@@ -108,3 +108,17 @@ def test_cli_writes_file_and_summary(tmp_path):
     bad = CliRunner().invoke(cli, ["simulate-transactions", "-o", str(out), "--fraud-rate", "0.5"])
     assert bad.exit_code == 2 and "fraud rate" in bad.output
     assert np.isfinite(pd.read_parquet(out)["amount"]).all()
+
+
+def test_cli_stdout_keeps_data_and_summary_apart():
+    from cli import cli
+
+    result = CliRunner().invoke(
+        cli,
+        ["simulate-transactions", "-o", "-", "--rows", "1000", "--customers", "60"]
+        + ["--merchants", "20", "--with-pan"],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("transaction_id,timestamp,customer_id,amount,")
+    assert len(result.stdout.splitlines()) == 1001
+    assert "1000 rows" in result.stderr and "1000 rows" not in result.stdout
