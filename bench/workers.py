@@ -27,6 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
 from settings import Settings, load_settings  # noqa: E402
 from workers.client import JobClient  # noqa: E402
 
@@ -167,13 +170,44 @@ def latency_table(
     return rows
 
 
-def simulate_file(root: Path, rows: int) -> tuple[Path, list[dict]]:
-    """A seeded simulated transaction file and a few of its rows as score_one inputs."""
-    from fraud.simulate import SimulationConfig, simulate
+def generate_frame(rows: int, seed: int = 0) -> pd.DataFrame:
+    """Seeded transactions with the columns the shipped bundle's features use.
 
-    frame = simulate(
-        SimulationConfig(n_transactions=rows, n_customers=max(100, rows // 50), days=60, seed=0)
+    Used while ``fraud.simulate`` is unavailable; it has no fraud patterns, which does not
+    matter for throughput and latency.
+    """
+    rng = np.random.default_rng(seed)
+    customer = rng.integers(0, max(100, rows // 50), rows)
+    merchant = rng.integers(0, 2000, rows)
+    seconds = np.sort(rng.uniform(0, 60 * 86400, rows))
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    return pd.DataFrame(
+        {
+            "transaction_id": [f"t{i:08d}" for i in range(rows)],
+            "timestamp": start + pd.to_timedelta(seconds, unit="s"),
+            "customer_id": [f"c{c:06d}" for c in customer],
+            "amount": rng.lognormal(3.0, 1.0, rows).round(2),
+            "merchant_id": [f"m{m:05d}" for m in merchant],
+            "terminal_id": [f"m{m:05d}-{k}" for m, k in zip(merchant, customer % 3, strict=True)],
+            "mcc": rng.choice(["5411", "5812", "5999", "4829", "7995"], rows),
+            "country": rng.choice(["US", "GB", "DE", "FR"], rows, p=[0.85, 0.05, 0.05, 0.05]),
+            "channel": rng.choice(["card_present", "online", "contactless"], rows),
+            "device_id": [f"d{c:06d}" for c in customer],
+            "lat": (40.0 + customer % 10 + rng.normal(0, 0.05, rows)).round(4),
+            "lon": (-74.0 + customer % 7 + rng.normal(0, 0.05, rows)).round(4),
+        }
     )
+
+
+def simulate_file(root: Path, rows: int) -> tuple[Path, list[dict], str]:
+    """A seeded transaction file, a few of its rows as score_one inputs, and their source."""
+    try:
+        from fraud.simulate import SimulationConfig, simulate
+    except ImportError:
+        frame, source = generate_frame(rows), "bench/workers.py generate_frame"
+    else:
+        config = SimulationConfig(n_transactions=rows, n_customers=max(100, rows // 50), seed=0)
+        frame, source = simulate(config), "fraud.simulate"
     frame = frame.drop(
         columns=[c for c in ("fraud_scenario", "is_fraud", "label_time") if c in frame.columns]
     )
@@ -182,7 +216,7 @@ def simulate_file(root: Path, rows: int) -> tuple[Path, list[dict]]:
     sample = frame.tail(50).copy()
     sample["transaction_id"] = [f"one-{i}" for i in range(len(sample))]
     sample["timestamp"] = sample["timestamp"].astype(str)
-    return path, json.loads(sample.to_json(orient="records"))
+    return path, json.loads(sample.to_json(orient="records")), source
 
 
 def throughput_table(args: argparse.Namespace, root: Path, path: Path) -> list[tuple[int, float]]:
@@ -217,12 +251,12 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
         root = Path(tmp)
-        path, transactions = simulate_file(root, args.rows)
+        path, transactions, source = simulate_file(root, args.rows)
         throughput = throughput_table(args, root, path)
         latency = latency_table(args, root, transactions)
         print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
         print()
-        print(f"Scoring {args.rows:,} rows (chunks of {args.chunk_rows:,}) on Redis:")
+        print(f"Scoring {args.rows:,} rows from {source} (chunks of {args.chunk_rows:,}) on Redis:")
         print("| workers | seconds | rows/s | speed-up |")
         print("|---|---|---|---|")
         base = throughput[0][1]
