@@ -16,10 +16,6 @@ import sqlalchemy as sa
 
 from workers.errors import WorkersError
 
-# The fraud modules these jobs run are written in parallel; until they land, skip (shown by -ra).
-for _module in ("fraud.schema", "fraud.bundle", "fraud.pipeline"):
-    pytest.importorskip(_module, reason=f"{_module} has not landed yet")
-
 ROWS = 10000
 CHUNK_ROWS = 2000
 KILL_CHUNK_ROWS = 5000  # two chunks: each worker busy when one dies
