@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from commands.context import pass_settings
+from fraud.pan import load_or_create_pan_key
 from settings import Settings
 
 # --- scoring, training, evaluation ---------------------------------------------------------
@@ -63,6 +64,7 @@ def score_transactions(settings, file, output, bundle, column_map, rejections, n
         column_map=_column_map(column_map),
         rejections_path=rejections,
         with_sequence=False if no_sequence else None,
+        pan_key=load_or_create_pan_key(settings.home),
     )
     summary = score_file(
         file, output, options, load_bundle(_bundle_path(settings, bundle)), settings.database_url
@@ -140,6 +142,7 @@ def train_fraud_command(
         with_sequence=not no_sequence,
         extra_labels=extra,
         column_map=_column_map(column_map),
+        pan_key=load_or_create_pan_key(settings.home),
     )
     bundle = train_fraud(file, options)
     path = bundle.save(output)
@@ -193,6 +196,7 @@ def evaluate_fraud_command(
         column_map=_column_map(column_map),
         database_url=settings.database_url if _has_review_db(settings) else None,
         baseline=load_bundle(baseline_bundle) if baseline_bundle else None,
+        pan_key=load_or_create_pan_key(settings.home),
     )
     report = evaluate_fraud(file, load_bundle(_bundle_path(settings, bundle)), options)
     if fmt == "json":

@@ -37,6 +37,7 @@ class EvaluateOptions:
         precision_k: k of precision@k per day.
         database_url: review database to read analyst decisions from (review-band precision).
         column_map: input column renames when reading a file.
+        pan_key: key that tokenises card numbers at ingest (``fraud.pan``).
         baseline: a second bundle (e.g. behavioural only) scored on the same rows: ablation.
     """
 
@@ -46,6 +47,7 @@ class EvaluateOptions:
     precision_k: int = 20
     database_url: str | None = None
     column_map: dict[str, str] | None = None
+    pan_key: bytes | None = field(default=None, repr=False)
     baseline: Bundle | None = None
 
 
@@ -105,7 +107,7 @@ def evaluate_fraud(
     else:
         from fraud.pipeline import read_input
 
-        frame, _, _ = read_input(Path(path_or_frame), options.column_map)
+        frame, _, _ = read_input(Path(path_or_frame), options.column_map, options.pan_key)
     ts = timestamps_ms(frame["timestamp"])
     lo = _utc_ms(options.start, int(ts.min()))
     hi = _utc_ms(options.end, int(ts.max()))

@@ -52,6 +52,7 @@ class ScoreOptions:
             None = use what the bundle has.
         rejections_path: where to write rejected rows (CSV); None = not written.
         progress: show a progress bar on stderr for large inputs.
+        pan_key: key that tokenises card numbers at ingest (``fraud.pan``).
     """
 
     column_map: Mapping[str, str] | None = None
@@ -59,6 +60,7 @@ class ScoreOptions:
     with_sequence: bool | None = None
     rejections_path: Path | None = None
     progress: bool = True
+    pan_key: bytes | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -117,12 +119,16 @@ class ScoreSummary:
 
 
 def read_input(
-    path: Path, column_map: Mapping[str, str] | None = None
+    path: Path, column_map: Mapping[str, str] | None = None, pan_key: bytes | None = None
 ) -> tuple[pd.DataFrame, list[Any], int]:
-    """Read and validate a transactions file: (canonical frame, rejections, rows in)."""
+    """Read and validate a transactions file: (canonical frame, rejections, rows in).
+
+    ``pan_key`` tokenises card numbers at ingest; a file holding them is refused without it.
+    """
     from fraud.schema import IngestOptions, read_transactions
 
-    result = read_transactions(path, IngestOptions(column_map=dict(column_map or {})))
+    options = IngestOptions(column_map=dict(column_map or {}), pan_key=pan_key)
+    result = read_transactions(path, options)
     return result.frame, list(result.rejections), int(result.rows_in)
 
 
@@ -250,7 +256,7 @@ def score_file(
     if options.with_sequence is not None:
         _check_sequence(bundle, options.with_sequence)
     start = time.perf_counter()
-    frame, rejections, rows_in = read_input(Path(input_path), options.column_map)
+    frame, rejections, rows_in = read_input(Path(input_path), options.column_map, options.pan_key)
     if options.rejections_path is not None:
         from fraud.schema import write_rejections
 

@@ -60,6 +60,7 @@ class TrainFraudOptions:
         seed: booster seed.
         routing: how thresholds are chosen.
         column_map: input column renames when reading a file.
+        pan_key: key that tokenises card numbers at ingest (``fraud.pan``).
         sequence_config: record model size and pretraining budget (with_sequence only).
     """
 
@@ -70,6 +71,7 @@ class TrainFraudOptions:
     seed: int = 0
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     column_map: dict[str, str] | None = None
+    pan_key: bytes | None = field(default=None, repr=False)
     sequence_config: Any = None  # fraud.sequence.SequenceConfig; None = its defaults
 
 
@@ -124,7 +126,7 @@ def train_fraud(
     else:
         from fraud.pipeline import read_input
 
-        frame, _, _ = read_input(Path(path_or_frame), options.column_map)
+        frame, _, _ = read_input(Path(path_or_frame), options.column_map, options.pan_key)
         source = str(path_or_frame)
     config = FeatureConfig(label_delay_days=options.label_delay_days)
     frame = apply_extra_labels(frame, options.extra_labels)

@@ -82,7 +82,6 @@ def test_score_file_reconciles(trained, tmp_path):
 
 
 def test_cli_train_score_evaluate(tmp_path):
-    pytest.importorskip("fraud.schema")
     from click.testing import CliRunner
 
     from cli import cli
@@ -159,3 +158,46 @@ def test_cli_train_score_evaluate(tmp_path):
         ],
     )
     assert r.exit_code == 2 and "bundle" in r.output
+
+
+def test_cli_scores_a_card_number_file_with_the_shipped_bundle_and_never_stores_pans(tmp_path):
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from cli import cli
+    from fraud.simulate import SimulationConfig, simulate
+
+    frame = simulate(
+        SimulationConfig(n_transactions=3000, n_customers=300, days=20, seed=4, with_pan=True)
+    )
+    src = tmp_path / "with_pan.csv"
+    frame.to_csv(src, index=False)
+    pans = set(frame["pan"].astype(str))
+    db_file = tmp_path / "q.db"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--home",
+            str(tmp_path / "home"),
+            "--database-url",
+            f"sqlite:///{db_file}",
+            "score-transactions",
+            str(src),
+            "-o",
+            str(tmp_path / "out.csv"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "3000 rows in, 3000 scored, 0 rejected" in result.output
+    written = (tmp_path / "out.csv").read_text()
+    assert "card_token" in written.splitlines()[0]
+    with sqlite3.connect(db_file) as conn:
+        stored = "\n".join(
+            str(row)
+            for table in ("cases", "transactions", "case_events")
+            for row in conn.execute(f"select * from {table}")
+        )
+    assert stored, "review cases were expected"
+    for pan in pans:
+        assert pan not in written and pan not in stored and pan not in result.output
