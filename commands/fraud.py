@@ -115,27 +115,9 @@ def train_fraud_command(
     settings, file, output, until, label_delay_days, with_review_labels, no_sequence, column_map
 ):
     """Train a fraud bundle on labelled transactions in FILE."""
-    import pandas as pd
+    from fraud.training import TrainFraudOptions, review_labels, train_fraud
 
-    from fraud.training import TrainFraudOptions, train_fraud
-
-    extra = None
-    if with_review_labels:
-        from fraud.review.db import get_engine
-        from fraud.review.queue import export_labels
-
-        rows = export_labels(get_engine(settings.database_url))
-        extra = pd.DataFrame(
-            [
-                {
-                    "transaction_id": r.transaction_id,
-                    "is_fraud": r.is_fraud,
-                    "decided_at": r.decided_at,
-                }
-                for r in rows
-            ],
-            columns=["transaction_id", "is_fraud", "decided_at"],
-        )
+    extra = review_labels(settings.database_url) if with_review_labels else None
     options = TrainFraudOptions(
         until=until,
         label_delay_days=label_delay_days,

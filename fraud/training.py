@@ -106,6 +106,21 @@ def _cutoff_ms(frame: pd.DataFrame, until: str | None) -> int:
     return int(ts.value // 1_000_000)
 
 
+def review_labels(database_url: str) -> pd.DataFrame:
+    """Analyst decisions from the review queue as extra labels (``extra_labels``)."""
+    from fraud.review.db import get_engine
+    from fraud.review.queue import export_labels
+
+    rows = export_labels(get_engine(database_url))
+    return pd.DataFrame(
+        [
+            {"transaction_id": r.transaction_id, "is_fraud": r.is_fraud, "decided_at": r.decided_at}
+            for r in rows
+        ],
+        columns=["transaction_id", "is_fraud", "decided_at"],
+    )
+
+
 def train_fraud(
     path_or_frame: str | os.PathLike[str] | pd.DataFrame, options: TrainFraudOptions
 ) -> Bundle:
