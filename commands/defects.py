@@ -1,5 +1,144 @@
-"""CLI commands (see cli.py, which registers everything in COMMANDS)."""
+"""Defect-detection commands: detect-defects, evaluate-defects, train-code-model, train-defects.
+
+Each parses its flags, calls one codeassist function and renders the result.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
 
 import click
 
-COMMANDS: list[click.Command] = []
+from codeassist.defects.findings import DetectOptions
+from commands.context import pass_settings
+from settings import Settings
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("moesuite")
+    except PackageNotFoundError:
+        return "0.1.0+local"
+
+
+@click.command("detect-defects")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text")
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Report findings at or above this confidence [detector's calibrated threshold].",
+)
+@click.option("--static/--no-static", default=True, help="Run the ruff bug rules.")
+@click.option("--learned/--no-learned", default=True, help="Run the learned detector.")
+@click.option(
+    "--source-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Root SARIF URIs are relative to [the enclosing git work tree].",
+)
+@pass_settings
+def detect_defects(settings: Settings, paths, fmt, min_confidence, static, learned, source_root):
+    """Find likely bugs in PATHS (files, directories, - for stdin). Exit 1 when any are found."""
+    from codeassist.defects.detect import detect_paths
+
+    options = DetectOptions(static=static, learned=learned, min_confidence=min_confidence)
+    stdin_text = sys.stdin.read() if "-" in paths else None
+    findings, line_texts = detect_paths(list(paths), options, stdin_text=stdin_text)
+    if fmt == "json":
+        click.echo(json.dumps([f.to_dict() for f in findings], indent=2))
+    elif fmt == "sarif":
+        from codeassist.sarif import build_sarif, find_source_root, validate_sarif
+
+        root = source_root or find_source_root(Path.cwd())
+        document = build_sarif(findings, root, _version(), line_texts)
+        validate_sarif(document)
+        click.echo(json.dumps(document, indent=2))
+    else:
+        for f in findings:
+            fix = f" [fix: {f.fix}]" if f.fix else ""
+            click.echo(
+                f"{f.path}:{f.line}:{f.column}: {f.rule_id} ({f.kind}, "
+                f"{f.confidence:.2f}) {f.message}{fix}"
+            )
+        click.echo(f"{len(findings)} finding(s)", err=True)
+    if findings:
+        sys.exit(1)
+
+
+@click.command("train-code-model")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory to write [codeassist/assets/code_model].",
+)
+@click.option("--steps", type=int, default=None)
+@click.option("--seed", type=int, default=0)
+def train_code_model_command(output, steps, seed):
+    """Train the default code model (BPE + small MoE) on the stdlib training split."""
+    import dataclasses
+
+    from codeassist.code_model import CODE_MODEL_DIR, CodeModelConfig, train_code_model
+    from core_model.runtime import set_threads
+
+    set_threads(1)
+    config = CodeModelConfig(seed=seed)
+    if steps is not None:
+        config = dataclasses.replace(config, steps=steps)
+    report = train_code_model(output or CODE_MODEL_DIR, config)
+    click.echo(
+        f"code model: {report.files} files, {report.characters} chars, "
+        f"eval loss {report.initial_eval_loss:.3f} -> {report.eval_loss:.3f}, "
+        f"{report.steps} steps in {report.seconds:.0f} s -> {report.directory}"
+    )
+
+
+@click.command("train-defects")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory to write [codeassist/assets/defect_detector].",
+)
+@click.option("--files", "n_files", type=int, default=150, help="Training files.")
+@click.option("--mutants", type=int, default=6, help="Seeded bugs per file.")
+@click.option("--seed", type=int, default=0)
+def train_defects(output, n_files, mutants, seed):
+    """Train the learned defect detector on seeded bugs in the training packages."""
+    from codeassist.defects.training import TrainDetectorConfig, train_detector
+    from core_model.runtime import set_threads
+
+    set_threads(1)
+    report = train_detector(
+        output, TrainDetectorConfig(files=n_files, mutants_per_file=mutants, seed=seed)
+    )
+    click.echo(json.dumps(report, indent=2))
+
+
+@click.command("evaluate-defects")
+@click.option("--files", "n_files", type=int, default=40, help="Held-out files.")
+@click.option("--mutants", type=int, default=6, help="Seeded bugs per file.")
+@click.option("--seed", type=int, default=1)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def evaluate_defects(n_files, mutants, seed, fmt):
+    """Precision, recall, ROC-AUC per bug kind and false alarms on held-out packages."""
+    from codeassist.defects.evaluate import EvaluateConfig, evaluate, render_table
+    from core_model.runtime import set_threads
+
+    set_threads(1)
+    report = evaluate(EvaluateConfig(files=n_files, mutants_per_file=mutants, seed=seed))
+    click.echo(json.dumps(report, indent=2) if fmt == "json" else render_table(report))
+
+
+COMMANDS: list[click.Command] = [
+    detect_defects,
+    evaluate_defects,
+    train_code_model_command,
+    train_defects,
+]

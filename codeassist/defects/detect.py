@@ -1,0 +1,129 @@
+"""Detection entry points: `detect_source` for one text, `detect_paths` for files and folders.
+
+Static findings (ruff) and learned findings (code model + classifier) are merged into one list of
+`Finding`s. The analysed code is parsed, never imported or run.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+
+from codeassist.defects.errors import SourceError
+from codeassist.defects.findings import BUG_KINDS, DetectOptions, Finding
+from codeassist.defects.static import check_source
+from codeassist.sarif import _LEARNED_DESCRIPTIONS
+
+DEFAULT_THRESHOLD = 0.5  # used only when the learned part is off
+
+
+@functools.lru_cache(maxsize=4)
+def _learned_engine(code_model_dir: str | None, detector_dir: str | None):
+    from codeassist.code_model import load_code_model
+    from codeassist.defects.detector import load_detector
+
+    detector = load_detector(Path(detector_dir) if detector_dir else None)
+    model = load_code_model(Path(code_model_dir) if code_model_dir else None)
+    return model, detector
+
+
+def default_threshold(options: DetectOptions) -> float:
+    """The detector's calibrated threshold (or the static default when learned is off)."""
+    if options.min_confidence is not None:
+        return options.min_confidence
+    if not options.learned:
+        return DEFAULT_THRESHOLD
+    return _learned_engine(options.code_model_dir, options.detector_dir)[1].threshold
+
+
+def _learned_findings(source: str, tree: ast.Module, path: str, options: DetectOptions):
+    from codeassist.defects.detector import statement_features
+
+    model, detector = _learned_engine(options.code_model_dir, options.detector_dir)
+    feats = statement_features(model, [source], [tree])[0]
+    probability, kind_index, _ = detector.score(feats.matrix)
+    order = probability.argsort()[::-1][: options.max_findings_per_file]
+    findings = []
+    for i in order:
+        statement = feats.statements[i]
+        kind = BUG_KINDS[int(kind_index[i])]
+        findings.append(
+            Finding(
+                path=path,
+                line=statement.line,
+                column=statement.column,
+                rule_id=f"learned/{kind}",
+                kind=kind,
+                message=f"{_LEARNED_DESCRIPTIONS[kind]} (learned detector)",
+                confidence=float(probability[i]),
+                engine="learned",
+                end_line=statement.end_line,
+            )
+        )
+    return findings
+
+
+def detect_source(source: str, path: str, options: DetectOptions) -> list[Finding]:
+    """Findings for one file's text, at or above the confidence threshold, by position.
+
+    Args:
+        source: The file's text.
+        path: Name to report.
+        options: Engines and threshold.
+
+    Raises:
+        SourceError: the text is not valid Python.
+    """
+    threshold = default_threshold(options)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise SourceError(path, f"line {exc.lineno}: not valid Python: {exc.msg}") from exc
+    except ValueError as exc:
+        raise SourceError(path, f"not valid Python: {exc}") from exc
+    findings: list[Finding] = []
+    if options.static:
+        findings.extend(check_source(source, path))
+    if options.learned:
+        findings.extend(_learned_findings(source, tree, path, options))
+    kept = [f for f in findings if f.confidence >= threshold]
+    kept.sort(key=lambda f: (f.line, f.column, f.rule_id))
+    return kept
+
+
+def detect_paths(
+    paths: Iterable[Path | str], options: DetectOptions, stdin_text: str | None = None
+) -> tuple[list[Finding], dict[tuple[str, int], str]]:
+    """Findings for files, directories (walked honouring .gitignore) and ``-`` (stdin).
+
+    Returns:
+        The findings and, for fingerprints, the text of each flagged line.
+    """
+    from codeassist.config import DiscoveryOptions
+    from codeassist.files import decode_source, discover_files, read_source
+
+    findings: list[Finding] = []
+    line_texts: dict[tuple[str, int], str] = {}
+    files: list[Path | str] = []
+    named = [Path(p) for p in paths if str(p) != "-"]
+    if any(str(p) == "-" for p in paths):
+        files.append("-")
+    files.extend(discover_files(named, DiscoveryOptions()))
+    for item in files:
+        if item == "-":
+            source = decode_source((stdin_text or "").encode("utf-8"), "-").text
+            name = "-"
+        else:
+            if not Path(item).exists():
+                raise SourceError(str(item), "no such file or directory")
+            source = read_source(Path(item)).text
+            name = str(item)
+        found = detect_source(source, name, options)
+        lines = source.splitlines()
+        for f in found:
+            if 0 < f.line <= len(lines):
+                line_texts[(name, f.line)] = lines[f.line - 1]
+        findings.extend(found)
+    return findings, line_texts
