@@ -1,0 +1,76 @@
+"""Static engine, SARIF output and the detect-defects command (learned part off)."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+from click.testing import CliRunner
+
+from cli import cli
+from codeassist.defects.static import check_source
+from codeassist.sarif import build_sarif, load_schema_subset, validate_sarif
+
+BUGGY = "def f(x):\n    if x is 1:\n        return y\n    return x\n"
+CLEAN = "def f(x):\n    if x == 1:\n        return 2\n    return x\n"
+
+
+def test_static_flags_bugs_with_fix_and_ignores_style():
+    findings = check_source(BUGGY + "import os\n", "a.py")
+    rules = {f.rule_id for f in findings}
+    assert {"ruff/F632", "ruff/F821"} <= rules
+    assert "ruff/F401" not in rules  # unused import is style, not a bug
+    is_literal = next(f for f in findings if f.rule_id == "ruff/F632")
+    assert (is_literal.line, is_literal.column, is_literal.fix) == (2, 8, "x == 1")
+    assert check_source(CLEAN, "a.py") == []
+
+
+def _run(args, **kw):
+    return CliRunner().invoke(cli, ["detect-defects", "--no-learned", *args], **kw)
+
+
+def test_exit_codes(tmp_path):
+    (tmp_path / "bad.py").write_text(BUGGY)
+    (tmp_path / "good.py").write_text(CLEAN)
+    (tmp_path / "broken.py").write_text("def f(:\n")
+    assert _run([str(tmp_path / "good.py")]).exit_code == 0
+    result = _run([str(tmp_path / "bad.py")])
+    assert result.exit_code == 1
+    assert "bad.py:3:16: ruff/F821" in result.output
+    assert _run([str(tmp_path / "broken.py")]).exit_code == 2
+    assert _run([str(tmp_path / "missing.py")]).exit_code == 2
+    assert _run(["-"], input=BUGGY).exit_code == 1
+    assert _run(["--min-confidence", "0.99", str(tmp_path / "bad.py")]).exit_code == 0
+
+
+def test_sarif_validates_and_uses_repo_relative_uris(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "pkg").mkdir()
+    (repo / "pkg" / "bad.py").write_text(BUGGY)
+    monkeypatch.chdir(repo)
+    result = _run(["--format", "sarif", "pkg"])
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.output)
+    jsonschema.validate(document, load_schema_subset())
+    run = document["runs"][0]
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
+    }
+    assert uris == {"pkg/bad.py"}
+    for r in run["results"]:
+        assert run["tool"]["driver"]["rules"][r["ruleIndex"]]["id"] == r["ruleId"]
+        assert r["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+
+
+def test_schema_subset_rejects_absolute_uris(tmp_path):
+    findings = check_source(BUGGY, str(tmp_path / "a.py"))
+    document = build_sarif(findings, tmp_path, "0")
+    validate_sarif(document)
+    location = document["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    location["artifactLocation"]["uri"] = str(Path(tmp_path / "a.py").resolve())
+    try:
+        validate_sarif(document)
+    except Exception as exc:  # CodeassistError
+        assert "uri" in str(exc)
+    else:
+        raise AssertionError("absolute URI accepted")
