@@ -24,7 +24,7 @@ from settings import Settings, load_settings
 from workers.client import JobClient
 
 ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 120.0  # worker start under a loaded 2-core machine
 
 
 def _server_url(request: pytest.FixtureRequest, kind: str) -> str:
