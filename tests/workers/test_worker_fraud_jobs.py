@@ -193,3 +193,20 @@ def test_worker_killed_mid_chunk(kind, stack_factory, transactions, tmp_path: Pa
     # Delivered again after the kill, and finished exactly once.
     assert sum(log.count(f"[{chunk_id}] received") for log in logs) >= 2
     assert sum(log.count(f"[{chunk_id}] succeeded") for log in logs) == 1
+
+
+def test_train_job_writes_a_loadable_bundle(stack_factory, tmp_path: Path) -> None:
+    from fraud.bundle import load_bundle
+    from fraud.simulate import SimulationConfig, simulate
+
+    frame = simulate(SimulationConfig(n_transactions=20000, n_customers=400, seed=3))
+    path = tmp_path / "labelled.csv"
+    frame.drop(columns=["fraud_scenario"], errors="ignore").to_csv(path, index=False)
+    stack = stack_factory("redis")
+    stack.start_worker("t1", "train")
+    job_id = stack.client.submit_train(path, tmp_path / "bundle")
+    result = stack.client.result(job_id, timeout=300)
+    assert result["ok"] is True, result
+    assert result["bundle"]["rows"] == len(frame)
+    bundle = load_bundle(tmp_path / "bundle")
+    assert bundle.version == result["bundle"]["version"]
