@@ -38,8 +38,11 @@ def default_threshold(options: DetectOptions) -> float:
     return _learned_engine(options.code_model_dir, options.detector_dir)[1].threshold
 
 
-def _learned_findings(source: str, tree: ast.Module, path: str, options: DetectOptions):
+def _learned_findings(
+    source: str, tree: ast.Module, path: str, options: DetectOptions, threshold: float
+):
     from codeassist.defects.detector import statement_features
+    from codeassist.defects.fix import propose_fix
 
     model, detector = _learned_engine(options.code_model_dir, options.detector_dir)
     feats = statement_features(model, [source], [tree])[0]
@@ -49,6 +52,9 @@ def _learned_findings(source: str, tree: ast.Module, path: str, options: DetectO
     for i in order:
         statement = feats.statements[i]
         kind = BUG_KINDS[int(kind_index[i])]
+        fix = None
+        if probability[i] >= threshold:  # fixes cost a forward pass: only for reported ones
+            fix = propose_fix(model, source, statement, kind)
         findings.append(
             Finding(
                 path=path,
@@ -60,6 +66,7 @@ def _learned_findings(source: str, tree: ast.Module, path: str, options: DetectO
                 confidence=float(probability[i]),
                 engine="learned",
                 end_line=statement.end_line,
+                fix=fix,
             )
         )
     return findings
@@ -87,7 +94,7 @@ def detect_source(source: str, path: str, options: DetectOptions) -> list[Findin
     if options.static:
         findings.extend(check_source(source, path))
     if options.learned:
-        findings.extend(_learned_findings(source, tree, path, options))
+        findings.extend(_learned_findings(source, tree, path, options, threshold))
     kept = [f for f in findings if f.confidence >= threshold]
     kept.sort(key=lambda f: (f.line, f.column, f.rule_id))
     return kept

@@ -47,3 +47,10 @@ def test_scores_every_statement_once(learned):
 def test_obvious_seeded_bug_is_flagged(learned):
     findings = detect_source(CLAMP_BUG, "clamp.py", learned)
     assert any(f.line == 4 and f.kind == "wrong_comparison" for f in findings)
+
+
+def test_fix_inverts_the_mutation_and_parses():
+    # A dropped return in CLAMP scores 0.79 (below the 0.83 default): ask at 0.7 to see the fix.
+    buggy = CLAMP.replace("        return low", "        low")
+    findings = detect_source(buggy, "clamp.py", DetectOptions(static=False, min_confidence=0.7))
+    assert [(f.line, f.kind, f.fix) for f in findings] == [(3, "dropped_return", "return low")]
