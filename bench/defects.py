@@ -34,8 +34,8 @@ def main() -> None:
     print("| engine | files | lines | seconds | lines/s |")
     print("|---|---|---|---|---|")
     for name, options in (
-        ("static (ruff)", DetectOptions(learned=False, min_confidence=0.0)),
-        ("static + learned", DetectOptions(min_confidence=0.0)),
+        ("static (ruff)", DetectOptions(learned=False)),
+        ("static + learned", DetectOptions()),
     ):
         detect_source(files[0].text, "warm.py", options)  # load models outside the timing
         started = time.perf_counter()
