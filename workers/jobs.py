@@ -110,7 +110,10 @@ def split_job(app: Celery, job_id: str, path: Path, options: dict[str, Any]) -> 
         raise JobInputError(
             str(path), "column_map must map input names to canonical ones", "column_map"
         )
-    frame, rejections, rows_in = read_input(path, column_map)
+    from fraud.pan import load_or_create_pan_key
+
+    pan_key = load_or_create_pan_key(app.settings.home)
+    frame, rejections, rows_in = read_input(path, column_map, pan_key)
     directory = job_dir(app, job_id)
     chunks = []
     for i, part in enumerate(split_by_customer(frame, chunk_rows)):
@@ -272,11 +275,14 @@ def train_fraud(
     progress: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
     """Train a fraud bundle from ``path`` into ``output``; return its metrics."""
+    from fraud.pan import load_or_create_pan_key
     from fraud.training import TrainFraudOptions
     from fraud.training import train_fraud as train
 
     try:
-        train_options = TrainFraudOptions(**options)
+        train_options = TrainFraudOptions(
+            **options, pan_key=load_or_create_pan_key(app.settings.home)
+        )
     except TypeError as exc:
         raise JobInputError(str(path), f"bad training options: {exc}", "options") from exc
     progress({"stage": "training", "input": str(path)})

@@ -99,7 +99,8 @@ class Stack:
             "--pool",
             "prefork",
             "--hostname",
-            f"{name}@%h",
+            # unique per run: RabbitMQ keeps a node's pidbox queue exclusive to one connection
+            f"{name}-{os.getpid()}-{uuid.uuid4().hex[:6]}@%h",
         ]
         with log.open("wb") as fh:
             process = subprocess.Popen(
