@@ -150,6 +150,7 @@ def save_detector(detector: Detector, directory: Path) -> None:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the artifact is shipped, others read it
         os.replace(tmp, directory / name)
 
 
