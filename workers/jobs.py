@@ -306,23 +306,31 @@ def refactor_file(path: Path, output: str | None, options: dict[str, Any]) -> di
         refactor_options = RefactorOptions(**options)
     except TypeError as exc:
         raise JobInputError(str(path), f"bad refactor options: {exc}", "options") from exc
-    result = refactor_source(source.text, refactor_options)
-    text = getattr(result, "text", result)
+    result = refactor_source(source.text, refactor_options, str(path))
     target = Path(output) if output else path
-    changed = text != source.text
-    if changed or target != path:
-        write_atomic(target, encode_source(source, text), source.mode)
-    to_dict = getattr(result, "to_dict", None)
-    report = to_dict() if callable(to_dict) else {}
-    report.pop("text", None)
-    return {"path": str(path), "output": str(target), "changed": changed, "report": report}
+    if result.changed or target != path:
+        write_atomic(target, encode_source(source, result.output), source.mode)
+    return {
+        "path": str(path),
+        "output": str(target),
+        "status": result.status,
+        "changed": result.changed,
+        "reason": result.reason,
+        "violations": list(result.violations),
+        "rewrites": [{"name": n, "sites": c} for n, c in result.rewrites],
+    }
 
 
 def detect_file(path: Path, options: dict[str, Any]) -> dict[str, Any]:
     """Detect suspected defects in one file; findings as plain dicts."""
-    from codeassist.defects.static import check_source
+    from codeassist.defects.detect import detect_source
+    from codeassist.defects.findings import DetectOptions
     from codeassist.files import read_source
 
+    try:
+        detect_options = DetectOptions(**options)
+    except TypeError as exc:
+        raise JobInputError(str(path), f"bad detect options: {exc}", "options") from exc
     source = read_source(path)
-    findings = check_source(source.text, str(path))
+    findings = detect_source(source.text, str(path), detect_options)
     return {"path": str(path), "findings": [f.to_dict() for f in findings]}

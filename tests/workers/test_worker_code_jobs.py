@@ -32,6 +32,17 @@ def test_detect_job_end_to_end(stack, tmp_path: Path) -> None:
     )
 
 
+def test_refactor_job_end_to_end(stack, tmp_path: Path) -> None:
+    source = tmp_path / "messy.py"
+    source.write_text("import os, sys\nx = {  'a':1 }\nif x == None :\n    pass\n")
+    output = tmp_path / "clean.py"
+    result = stack.client.result(stack.client.submit_refactor(source, output), timeout=60)
+    assert result["ok"] is True and result["status"] == "changed", result
+    assert output.read_text() == 'import os\nimport sys\n\nx = {"a": 1}\nif x is None:\n    pass\n'
+    assert {r["name"] for r in result["rewrites"]} == {"none-comparison", "import-split"}
+    assert "x == None" in source.read_text()  # the input is untouched when output is elsewhere
+
+
 def test_bad_input_is_an_error_result_without_retries(stack, tmp_path: Path) -> None:
     source = tmp_path / "undecodable.py"
     source.write_bytes(b"# -*- coding: no-such-codec -*-\nx = 1\n")
