@@ -14,8 +14,7 @@ from pathlib import Path
 from codeassist.defects.corpus import list_corpus
 from codeassist.errors import CodeassistError
 from core_model.config import PRESETS, TrainConfig
-from core_model.load import Model, build_model, load, save
-from core_model.tokenizer import train_bpe_tokenizer
+from core_model.load import Model, build_text_model, load, save
 
 CODE_MODEL_DIR = Path(__file__).parent / "assets" / "code_model"
 
@@ -86,8 +85,9 @@ def train_code_model(output: Path, config: CodeModelConfig | None = None) -> Cod
         total += len(item.text)
         if total >= config.max_bytes:
             break
-    tokenizer = train_bpe_tokenizer(texts, vocab_size=config.vocab_size)
-    model = build_model(PRESETS["small"], tokenizer=tokenizer, seed=config.seed)
+    model = build_text_model(
+        PRESETS["small"], texts, vocab_size=config.vocab_size, seed=config.seed
+    )
     from core_model.train import train_lm  # heavy import, only when training
 
     result = train_lm(
