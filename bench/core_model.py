@@ -39,13 +39,16 @@ def _tokenizer(vocab: int):
 def forward_rate(model: Model, batch: int, seq: int, repeats: int) -> float:
     device = model.torch_device
     ids = torch.randint(4, model.config.vocab_size, (batch, seq), device=device)
-    model.module(ids[:, :8])  # warm-up
-    start = time.perf_counter()
-    for _ in range(repeats):
-        model.module(ids)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return batch * seq * repeats / (time.perf_counter() - start)
+    model.module(ids)  # warm-up at full size: allocator and thread pool
+    best = float("inf")
+    for _ in range(3):  # best of three: the 2 cores are often shared
+        start = time.perf_counter()
+        for _ in range(repeats):
+            model.module(ids)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return batch * seq * repeats / best
 
 
 def generation_rate(model: Model, batch: int, new_tokens: int) -> float:
