@@ -1,0 +1,74 @@
+"""refactor_source: named rewrites, idempotence, the gate refusing a behaviour change, cases."""
+
+from pathlib import Path
+
+import pytest
+
+import codeassist.refactor as refactor_module
+from codeassist.config import RefactorOptions
+from codeassist.refactor import refactor_source
+from codeassist.refactor_files import refactor_file
+from codeassist.verify import check_equivalent, pycodestyle_violations
+
+CASES = Path(__file__).parent / "cases"
+
+
+def _rewrite_names(source: str) -> set[str]:
+    result = refactor_source(source, RefactorOptions(), "t.py")
+    assert result.status == "changed", result.reason
+    return {name for name, _ in result.rewrites}
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("x = 1\nif x == None:\n    pass\n", "none-comparison"),
+        ("import os, sys\n", "import-split"),
+        ("try:\n    pass\nexcept:\n    pass\n", "bare-except"),
+    ],
+)
+def test_named_rewrites_reported(source, name):
+    assert name in _rewrite_names(source)
+
+
+def test_idempotent():
+    source = (CASES / "pep8_basic.py.in").read_text()
+    once = refactor_source(source, RefactorOptions(), "t.py")
+    assert once.status == "changed"
+    twice = refactor_source(once.output, RefactorOptions(), "t.py")
+    assert twice.status == "unchanged" and twice.output == once.output
+
+
+@pytest.mark.parametrize("case", sorted(CASES.glob("*.py.in")), ids=lambda p: p.name)
+def test_case_files(case):
+    expected = case.with_name(case.name[: -len(".in")] + ".out").read_text()
+    result = refactor_source(case.read_text(), RefactorOptions(), str(case))
+    assert result.output == expected
+    assert pycodestyle_violations(result.output, 79) == []
+    assert check_equivalent(case.read_text(), result.output).equal
+
+
+def _changing_fix_long_lines(source: str, line_length: int) -> str:
+    # A deliberately wrong "fixer": changes a constant, which the gate must catch.
+    return source.replace("41", "42")
+
+
+def test_gate_rejects_behaviour_change(monkeypatch, tmp_path):
+    monkeypatch.setattr(refactor_module, "fix_long_lines", _changing_fix_long_lines)
+    source = "x=41\n"
+    result = refactor_source(source, RefactorOptions(), "t.py")
+    assert result.status == "failed"
+    assert "syntax tree" in result.reason
+    assert result.output == source
+    path = tmp_path / "a.py"
+    path.write_text(source)
+    outcome = refactor_file(str(path), RefactorOptions(), "write")
+    assert outcome.status == "failed"
+    assert path.read_text() == source
+
+
+def test_complexity_over_target():
+    branches = "".join(f"    if a == {i}:\n        return {i}\n" for i in range(12))
+    source = f"def busy(a):\n{branches}    return -1\n\n\ndef calm():\n    return 0\n"
+    result = refactor_source(source, RefactorOptions(), "t.py")
+    assert [f.name for f in result.over_target] == ["busy"]
