@@ -131,3 +131,13 @@ def test_complexity_over_target_reported(tmp_path):
     path.write_text(f"def busy(a):\n{branches}    return -1\n")
     result = _run("--complexity-target", "low", str(path))
     assert "busy" in result.output and "complexity" in result.output, result.output
+
+
+def test_check_exits_1_when_gate_leaves_file_untouched(tmp_path):
+    # A name longer than 79 columns cannot be split: the gate refuses (E501 left).
+    source = "x = " + "a" * 100 + "\n"
+    path = tmp_path / "long.py"
+    path.write_text(source)
+    assert _run("--check", str(path)).exit_code == 1
+    _run("--write", str(path))
+    assert path.read_text() == source
