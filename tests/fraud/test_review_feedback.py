@@ -48,3 +48,38 @@ def test_review_decisions_become_labels_known_at_decision_time(tmp_path):
         assert relabelled.loc[txn, "label_time"] == now
     untouched = frame.set_index("transaction_id").drop(index=list(decided))
     assert relabelled.drop(index=list(decided))["is_fraud"].equals(untouched["is_fraud"])
+
+
+def test_review_band_precision_is_reported_per_model_version(tmp_path):
+    from fraud.evaluation import review_precision
+
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    engine = get_engine(url)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    versions = {"old": ["fraud", "legit", "legit", "legit"], "new": ["fraud", "fraud", "legit"]}
+    cases = [
+        CaseInput(
+            transaction_id=f"{version}-{i}",
+            customer_id="c",
+            amount=10.0,
+            currency=None,
+            score=0.5,
+            band="review",
+            reasons=("r",),
+            model_version=version,
+            occurred_at=now,
+            transaction={"transaction_id": f"{version}-{i}"},
+        )
+        for version, labels in versions.items()
+        for i in range(len(labels))
+    ]
+    upsert_cases(engine, cases, now=now)
+    for _ in cases:
+        case = claim_next(engine, "ann", now=now)
+        version, index = case.transaction_id.split("-")
+        decide(engine, case.id, "ann", versions[version][int(index)], now=now)
+    table = review_precision(url).set_index("model_version")
+    assert table.loc["old", "decisions"] == 4 and table.loc["old", "review_precision"] == 0.25
+    assert table.loc["new", "decisions"] == 3
+    assert abs(table.loc["new", "review_precision"] - 2 / 3) < 1e-9
+    assert review_precision(f"sqlite:///{tmp_path / 'empty.db'}") is None
