@@ -190,11 +190,17 @@ def _first_difference(a: str, b: str) -> str:
     return f"AST differs near ...{a[max(0, index - 60) : index + 40]}..."
 
 
-def compare_trees(original: ast.Module, rewritten: ast.Module) -> Equivalence:
-    """Compare two module trees up to the allowed rewrites (inputs are not modified)."""
+def compare_trees(
+    original: ast.Module, rewritten: ast.Module, *, copy_trees: bool = True
+) -> Equivalence:
+    """Compare two module trees up to the allowed rewrites; the inputs are left as they were
+    unless ``copy_trees`` is False (then they are canonicalised in place)."""
     if ast.dump(original) == ast.dump(rewritten):
         return Equivalence(True)
-    before, after = copy.deepcopy(original), copy.deepcopy(rewritten)
+    # Canonicalising mutates; callers that parsed the trees themselves may skip the copies.
+    before, after = (
+        (copy.deepcopy(original), copy.deepcopy(rewritten)) if copy_trees else (original, rewritten)
+    )
     used = []
     for name, canonicalise in ALLOWED_REWRITES.items():
         sites_before, sites_after = canonicalise(before), canonicalise(after)
@@ -212,7 +218,7 @@ def check_equivalent(original: str, rewritten: str) -> Equivalence:
         rewritten_tree = parse_source(rewritten)
     except SyntaxError as exc:
         return Equivalence(False, reason=f"rewrite does not parse: line {exc.lineno}: {exc.msg}")
-    return compare_trees(parse_source(original), rewritten_tree)
+    return compare_trees(parse_source(original), rewritten_tree, copy_trees=False)
 
 
 @dataclass(frozen=True)
