@@ -8,6 +8,7 @@ Usage: OMP_NUM_THREADS=1 .venv/bin/python bench/refactor.py --files 60 --seed 0
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import random
 import shutil
@@ -31,7 +32,10 @@ def _stdlib_files() -> list[Path]:
 
 
 def _ours(src: str) -> tuple[str, str]:
-    result = refactor_source(src, RefactorOptions(style="pep8"), "-")
+    try:
+        result = refactor_source(src, RefactorOptions(style="pep8"), "-")
+    except Exception as exc:  # noqa: BLE001 - its errors do not pickle; report as failed
+        return f"failed: {type(exc).__name__}", src
     return result.status, result.output if result.status == "changed" else src
 
 
@@ -61,8 +65,10 @@ def main() -> None:
     sources = []
     for p in files:
         try:
-            sources.append(p.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, OSError):
+            text = p.read_text(encoding="utf-8")
+            ast.parse(text)  # unparsable files (py2 test data) are no input for any tool
+            sources.append(text)
+        except (UnicodeDecodeError, OSError, SyntaxError, ValueError):
             continue
     rows = []
 
