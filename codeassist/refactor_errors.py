@@ -18,6 +18,9 @@ class RefactorConfigError(CodeassistError):
         self.path, self.field, self.reason = str(path), field, reason
         super().__init__(f"{path}: [tool.moesuite.refactor] {field}: {reason}")
 
+    def __reduce__(self):  # picklable across process pools and task queues
+        return (type(self), (self.path, self.field, self.reason))
+
 
 class SourceDecodeError(CodeassistError):
     """A file's bytes do not decode with its declared (PEP 263) or default encoding."""
@@ -25,6 +28,9 @@ class SourceDecodeError(CodeassistError):
     def __init__(self, path: Path | str, line: int, reason: str) -> None:
         self.path, self.line, self.reason = str(path), line, reason
         super().__init__(f"{path}:{line}: cannot decode: {reason}")
+
+    def __reduce__(self):  # picklable across process pools and task queues
+        return (type(self), (self.path, self.line, self.reason))
 
 
 class SourceParseError(CodeassistError):
@@ -34,6 +40,9 @@ class SourceParseError(CodeassistError):
         self.path, self.line, self.reason = str(path), line, reason
         super().__init__(f"{path}:{line}: cannot parse: {reason}")
 
+    def __reduce__(self):  # picklable across process pools and task queues
+        return (type(self), (self.path, self.line, self.reason))
+
 
 class VerificationFailed(CodeassistError):
     """A rewrite failed the verification gate; the file is left untouched."""
@@ -41,6 +50,9 @@ class VerificationFailed(CodeassistError):
     def __init__(self, path: Path | str, reason: str) -> None:
         self.path, self.reason = str(path), reason
         super().__init__(f"{path}: rewrite rejected, file left untouched: {reason}")
+
+    def __reduce__(self):  # picklable across process pools and task queues
+        return (type(self), (self.path, self.reason))
 
 
 class FormatterError(CodeassistError):
@@ -53,6 +65,9 @@ class WriteFailed(CodeassistError):
     def __init__(self, path: Path | str, reason: str) -> None:
         self.path, self.reason = str(path), reason
         super().__init__(f"{path}: cannot write: {reason} (original left untouched)")
+
+    def __reduce__(self):  # picklable across process pools and task queues
+        return (type(self), (self.path, self.reason))
 
 
 class ModelRefactorError(CodeassistError):

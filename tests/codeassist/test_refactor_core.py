@@ -72,3 +72,25 @@ def test_complexity_over_target():
     source = f"def busy(a):\n{branches}    return -1\n\n\ndef calm():\n    return 0\n"
     result = refactor_source(source, RefactorOptions(), "t.py")
     assert [f.name for f in result.over_target] == ["busy"]
+
+
+def test_refactor_errors_survive_a_process_boundary():
+    import pickle
+
+    from codeassist.refactor_errors import (
+        RefactorConfigError,
+        SourceDecodeError,
+        SourceParseError,
+        VerificationFailed,
+        WriteFailed,
+    )
+
+    for error in (
+        SourceParseError("a.py", 3, "bad"),
+        SourceDecodeError("a.py", 1, "x"),
+        RefactorConfigError("p.toml", "style", "no"),
+        VerificationFailed("a.py", "r"),
+        WriteFailed("a.py", "disk"),
+    ):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error)
