@@ -239,7 +239,9 @@ def _codes(values: pd.Series) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def compute_features(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
+def compute_features(
+    frame: pd.DataFrame, schema: FeatureSchema, events: LabelEvents | None = None
+) -> pd.DataFrame:
     """Behavioural features for every row of a canonical transaction frame.
 
     Args:
@@ -247,6 +249,8 @@ def compute_features(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame
             ``amount`` and any optional ones); labels (``is_fraud``, ``label_time``) are used
             only for merchant/terminal/MCC risk and only once known.
         schema: which features to produce and the bundle's label tables.
+        events: labels for merchant/terminal/MCC risk (`label_events` of the whole input
+            when ``frame`` is one customer-split chunk of it); None = the labels in ``frame``.
 
     Returns:
         A float64 frame with one column per ``schema.names``, index aligned with ``frame``.
@@ -335,7 +339,9 @@ def compute_features(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame
 
     risk_cols = [c for c in RISK_COLUMNS if f"{c}_risk" in schema.names]
     if risk_cols:
-        sorted_out.update(_risk_features(frame, schema, risk_cols, order, ts_s))
+        if events is None:
+            events = label_events(frame, schema)
+        sorted_out.update(_risk_features(frame, schema, risk_cols, order, ts_s, events))
 
     inverse = np.empty(n, dtype=np.int64)
     inverse[order] = idx
@@ -393,18 +399,79 @@ def _location_features(lat, lon, ts_s, cust_s, new_group, group_start, cfg: Feat
     return {"dist_home_km": d_home, "dist_prev_km": d_prev, "speed_kmh": speed}
 
 
-def _risk_features(frame, schema: FeatureSchema, cols, order, ts_s) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class LabelEvents:
+    """Labels of an input as events: when each becomes known, its value and its risk keys.
+
+    Merchant, terminal and MCC risk count labels of *every* customer, so a file split by
+    customer (`fraud.pipeline.score_file`, the workers' chunks) must take these events from
+    the whole file (`label_events`) and pass them to every chunk; each chunk then counts the
+    same labels, each only once it is known at the row's time.
+
+    Attributes:
+        known_ms: epoch ms at which each label becomes known (int64).
+        is_fraud: the label (float64, 0.0 or 1.0).
+        keys: per risk column, the row's key as a string (None where missing).
+    """
+
+    known_ms: np.ndarray
+    is_fraud: np.ndarray
+    keys: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.known_ms)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Columns ``known_ms``, ``is_fraud`` and one per risk column (e.g. to write Parquet)."""
+        data: dict[str, Any] = {"known_ms": self.known_ms, "is_fraud": self.is_fraud}
+        for col, keys in self.keys.items():
+            data[col] = pd.array(keys, dtype="string")
+        return pd.DataFrame(data)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> LabelEvents:
+        """Inverse of `to_frame`."""
+        keys = {
+            c: frame[c].astype("string").to_numpy(dtype=object, na_value=None)
+            for c in RISK_COLUMNS
+            if c in frame.columns
+        }
+        return cls(
+            known_ms=frame["known_ms"].to_numpy(dtype=np.int64),
+            is_fraud=frame["is_fraud"].to_numpy(dtype=np.float64),
+            keys=keys,
+        )
+
+
+def label_events(frame: pd.DataFrame, schema: FeatureSchema) -> LabelEvents:
+    """The labels of ``frame`` usable for risk features under ``schema``.
+
+    Only labelled rows count, at the time their label becomes known (``label_time`` or the
+    configured delay); labels known by the bundle's ``cutoff_ms`` are already in its risk
+    tables and are left out so they are not counted twice.
+    """
+    never = np.iinfo(np.int64).max
+    known = label_known_ms(frame, schema.config)
+    cutoff = schema.cutoff_ms if schema.cutoff_ms is not None else np.iinfo(np.int64).min
+    usable = (known != never) & (known > cutoff)
+    y = np.zeros(len(frame))
+    if "is_fraud" in frame.columns:
+        y = pd.to_numeric(frame["is_fraud"], errors="coerce").fillna(0).to_numpy(float)
+    keys = {
+        col: frame[col].astype("string").to_numpy(dtype=object, na_value=None)[usable]
+        for col in RISK_COLUMNS
+        if f"{col}_risk" in schema.names and col in frame.columns
+    }
+    return LabelEvents(known_ms=known[usable].astype(np.int64), is_fraud=y[usable], keys=keys)
+
+
+def _risk_features(
+    frame, schema: FeatureSchema, cols, order, ts_s, events: LabelEvents
+) -> dict[str, np.ndarray]:
     """Smoothed fraud rate per key from labels known strictly by each row's time."""
     cfg = schema.config
-    known = label_known_ms(frame, cfg)[order]
-    cutoff = schema.cutoff_ms if schema.cutoff_ms is not None else np.iinfo(np.int64).min
-    # Labels already inside the bundle's table are not counted again from the input.
-    usable = (known != np.iinfo(np.int64).max) & (known > cutoff)
-    y = np.zeros(len(order))
-    if "is_fraud" in frame.columns:
-        y = pd.to_numeric(frame["is_fraud"], errors="coerce").fillna(0).to_numpy(float)[order]
-    ev_t = known[usable]
-    ev_y = y[usable]
+    ev_t = events.known_ms
+    ev_y = events.is_fraud
     ev_order = np.argsort(ev_t, kind="stable")
     ev_t_sorted = ev_t[ev_order]
     cum_f = np.concatenate(([0.0], np.cumsum(ev_y[ev_order])))
@@ -415,22 +482,25 @@ def _risk_features(frame, schema: FeatureSchema, cols, order, ts_s) -> dict[str,
         grate = np.where(gn > 0, gf / np.maximum(gn, 1), cfg.risk_default_rate)
     out: dict[str, np.ndarray] = {}
     w = cfg.risk_prior_weight
+    n = len(order)
+    tmin = min(ts_s.min(), ev_t.min() if len(ev_t) else ts_s.min())
+    tmax = max(ts_s.max(), ev_t.max() if len(ev_t) else 0)
+    t_span = int(tmax - tmin) + 2
     for col in cols:
-        keys = frame[col].astype("string").to_numpy(dtype=object)[order]
-        codes, uniques = pd.factorize(keys, use_na_sentinel=True)
+        keys = frame[col].astype("string").to_numpy(dtype=object, na_value=None)[order]
+        ev_keys = events.keys.get(col)
+        if ev_keys is None:
+            ev_keys = np.full(len(ev_t), None, dtype=object)
+        # One coding for the rows' keys and the events' keys (the events may come from
+        # rows outside this frame).
+        both, uniques = pd.factorize(
+            np.concatenate([keys, np.asarray(ev_keys, dtype=object)]), use_na_sentinel=True
+        )
+        codes, ek = both[:n], both[n:]
         table = schema.risk.get(col, RiskTable())
         base_f = np.array([table.counts.get(str(u), (0, 0))[0] for u in uniques] + [0], float)
         base_n = np.array([table.counts.get(str(u), (0, 0))[1] for u in uniques] + [0], float)
         # Events of this column: sorted by (key, known time); queries by (key, row time).
-        ek = codes[usable]
-        t_span = (
-            int(
-                max(ts_s.max(), ev_t.max() if len(ev_t) else 0)
-                - min(ts_s.min(), ev_t.min() if len(ev_t) else ts_s.min())
-            )
-            + 2
-        )
-        tmin = min(ts_s.min(), ev_t.min() if len(ev_t) else ts_s.min())
         ev_key = (ek + 1) * t_span + (ev_t - tmin)
         eo = np.argsort(ev_key, kind="stable")
         ev_key_s = ev_key[eo]

@@ -23,7 +23,7 @@ from threadpoolctl import ThreadpoolController
 
 from fraud.bundle import Bundle
 from fraud.errors import FraudError
-from fraud.features import compute_features, features_for_one
+from fraud.features import LabelEvents, compute_features, features_for_one, label_events
 from fraud.routing import BANDS, REVIEW, Decision, Thresholds, route
 
 PAN_COLUMNS = ("pan", "card_number", "card_no", "cardnumber", "primary_account_number")
@@ -53,6 +53,8 @@ class ScoreOptions:
         rejections_path: where to write rejected rows (CSV); None = not written.
         progress: show a progress bar on stderr for large inputs.
         pan_key: key that tokenises card numbers at ingest (``fraud.pan``).
+        chunk_rows: rows per customer-split chunk (bounds memory; the scores do not depend
+            on it).
     """
 
     column_map: Mapping[str, str] | None = None
@@ -61,6 +63,7 @@ class ScoreOptions:
     rejections_path: Path | None = None
     progress: bool = True
     pan_key: bytes | None = field(default=None, repr=False)
+    chunk_rows: int = _CHUNK
 
 
 @dataclass
@@ -143,6 +146,7 @@ def score_frame(
     *,
     engine: Any = None,
     thresholds: Thresholds | None = None,
+    events: LabelEvents | None = None,
 ) -> ScoreResult:
     """Score a canonical frame (all of each customer's rows together, as workers split them).
 
@@ -151,12 +155,15 @@ def score_frame(
         bundle: the model bundle.
         engine: review database engine; review-band rows become cases when given.
         thresholds: override the bundle's thresholds.
+        events: when ``frame`` is one customer-split chunk of a larger input, that whole
+            input's `label_events`, so merchant/terminal risk counts every customer's labels;
+            None = the labels in ``frame``.
 
     Returns:
         The scored rows (``_line`` dropped) and band counts.
     """
     thresholds = thresholds or bundle.thresholds
-    x = feature_matrix(frame, bundle)
+    x = feature_matrix(frame, bundle, events)
     scores = bundle.classifier.score(x) if len(x) else np.empty(0)
     bands = route(scores, thresholds)
     reasons = bundle.classifier.reasons.explain(x) if len(x) else []
@@ -173,9 +180,11 @@ def score_frame(
     return result
 
 
-def feature_matrix(frame: pd.DataFrame, bundle: Bundle) -> np.ndarray:
+def feature_matrix(
+    frame: pd.DataFrame, bundle: Bundle, events: LabelEvents | None = None
+) -> np.ndarray:
     """Classifier input for ``frame``: behavioural (+ sequence, if the bundle has them)."""
-    x = compute_features(frame, bundle.schema).to_numpy(dtype=np.float64)
+    x = compute_features(frame, bundle.schema, events).to_numpy(dtype=np.float64)
     if bundle.sequence is not None:
         x = np.hstack([x, bundle.sequence.features(frame).to_numpy(dtype=np.float64)])
     return x
@@ -268,19 +277,27 @@ def score_file(
         engine = get_engine(database_url)
     parts: list[pd.DataFrame] = []
     created = updated = 0
-    # Chunks split by customer keep each customer's history whole inside one chunk.
+    # Chunks split by customer keep each customer's history whole inside one chunk; labels
+    # for merchant/terminal risk come from the whole file, known only from their known time.
+    events = label_events(frame, bundle.schema)
     cust = frame["customer_id"].astype(str)
     codes = pd.util.hash_pandas_object(cust, index=False).to_numpy() % max(
-        1, -(-len(frame) // _CHUNK)
+        1, -(-len(frame) // max(1, options.chunk_rows))
     )
     groups = [np.flatnonzero(codes == k) for k in np.unique(codes)]
     bar = None
-    if options.progress and len(frame) > _CHUNK:
+    if options.progress and len(frame) > options.chunk_rows:
         from tqdm import tqdm
 
         bar = tqdm(total=len(frame), unit="rows", file=sys.stderr, desc="scoring")
     for rows in groups:
-        res = score_frame(frame.iloc[rows], bundle, engine=engine, thresholds=options.thresholds)
+        res = score_frame(
+            frame.iloc[rows],
+            bundle,
+            engine=engine,
+            thresholds=options.thresholds,
+            events=events,
+        )
         parts.append(res.frame)
         created += res.cases_created
         updated += res.cases_updated

@@ -201,3 +201,43 @@ def test_cli_scores_a_card_number_file_with_the_shipped_bundle_and_never_stores_
     assert stored, "review cases were expected"
     for pan in pans:
         assert pan not in written and pan not in stored and pan not in result.output
+
+
+def test_score_file_scores_do_not_depend_on_chunk_size(trained, tmp_path):
+    """Merchant/terminal risk counts the labels of the whole file, not of one chunk."""
+    from fraud.features import LabelEvents, compute_features, label_events
+
+    frame, _ = trained
+    # Labels after the bundle's cutoff are not in its risk table: they come from the file.
+    bundle = train_fraud(frame, TrainFraudOptions(until="2026-01-25"))
+    assert "merchant_id_risk" in bundle.schema.names
+    data = frame.tail(3000)
+    assert data["timestamp"].min() > pd.Timestamp("2026-01-25", tz="UTC")
+    src = tmp_path / "labelled.parquet"
+    data.to_parquet(src)
+    outs = {}
+    for chunk_rows in (10**6, 400, 1):
+        out = tmp_path / f"out-{chunk_rows}.parquet"
+        options = ScoreOptions(progress=False, chunk_rows=chunk_rows)
+        summary = score_file(src, out, options, bundle)
+        assert summary.rows_scored + summary.rows_rejected == len(data)
+        assert summary.rows_scored > 0.9 * len(data)
+        outs[chunk_rows] = pd.read_parquet(out).set_index("transaction_id")["score"]
+    whole = outs[10**6]
+    for chunk_rows in (400, 1):
+        pd.testing.assert_series_equal(outs[chunk_rows].loc[whole.index], whole)
+
+    # The test can fail: one customer's rows alone see far fewer merchant labels than the file.
+    cust = data["customer_id"].value_counts().index[0]
+    part = data[data["customer_id"] == cust]
+    alone = compute_features(part, bundle.schema)["merchant_id_risk"]
+    events = label_events(data, bundle.schema)
+    with_file = compute_features(part, bundle.schema, events)["merchant_id_risk"]
+    assert not np.allclose(alone, with_file)
+    # Workers persist the events beside the chunks: the round trip keeps the features.
+    path = tmp_path / "events.parquet"
+    events.to_frame().to_parquet(path)
+    again = LabelEvents.from_frame(pd.read_parquet(path))
+    pd.testing.assert_series_equal(
+        compute_features(part, bundle.schema, again)["merchant_id_risk"], with_file
+    )
