@@ -159,13 +159,20 @@ def train_fraud_command(
 @click.option(
     "--baseline-bundle",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Ablation: also score the same rows with this bundle (e.g. --no-sequence).",
+    help="Also score the same rows with this bundle (an extra comparison).",
+)
+@click.option(
+    "--ablation/--no-ablation",
+    default=True,
+    show_default=True,
+    help="Also fit the bundle's other feature variant (behavioural only vs + sequence) on the "
+    "rows before --from and report both side by side.",
 )
 @click.option("--column-map", help="Rename input columns: src=canonical,...")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_settings
 def evaluate_fraud_command(
-    settings, file, bundle, start, end, output, baseline_bundle, column_map, fmt
+    settings, file, bundle, start, end, output, baseline_bundle, ablation, column_map, fmt
 ):
     """Measure a bundle on the labelled rows of FILE in [--from, --to]."""
     from fraud.bundle import load_bundle
@@ -178,6 +185,7 @@ def evaluate_fraud_command(
         column_map=_column_map(column_map),
         database_url=settings.database_url if _has_review_db(settings) else None,
         baseline=load_bundle(baseline_bundle) if baseline_bundle else None,
+        ablation=ablation,
         pan_key=load_or_create_pan_key(settings.home),
     )
     report = evaluate_fraud(file, load_bundle(_bundle_path(settings, bundle)), options)
@@ -191,7 +199,7 @@ def evaluate_fraud_command(
     click.echo(report.bands.to_string(index=False))
     for a in m["ablation"]:
         click.echo(
-            f"{a['role']:<9} {a['features']:<21} AUC {a['auc_roc']:.4f}  "
+            f"{a['role']:<14} {a['features']:<21} AUC {a['auc_roc']:.4f}  "
             f"AP {a['average_precision']:.4f}  recall@1%FPR {a['recall_at_1pct_fpr']:.4f}"
         )
     if report.files:

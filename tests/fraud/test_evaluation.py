@@ -47,3 +47,48 @@ def test_empty_window_is_a_clear_error():
     bundle = train_fraud(frame, TrainFraudOptions())
     with pytest.raises(EvaluationError, match="no labelled rows"):
         evaluate_fraud(frame, bundle, EvaluateOptions(start="2030-01-01"))
+
+
+TINY_SEQ = dict(hidden_size=32, steps=15, batch_size=8, seq_len=32, pca_dims=4)
+
+
+def test_ablation_refits_the_other_variant_on_the_same_history(tmp_path):
+    from fraud.sequence import SequenceConfig
+
+    frame = make_frame(n=8000, n_customers=150, days=70, seed=8)
+    seq_config = SequenceConfig(**TINY_SEQ)
+    with_seq = train_fraud(
+        frame,
+        TrainFraudOptions(until="2026-02-20", with_sequence=True, sequence_config=seq_config),
+    )
+    behavioural = train_fraud(frame, TrainFraudOptions(until="2026-02-20"))
+    options = EvaluateOptions(start="2026-02-21", ablation=True, output_dir=tmp_path / "rep")
+    report = evaluate_fraud(frame, with_seq, options)
+    evaluated, refit = report.metrics["ablation"]
+    assert (evaluated["role"], evaluated["features"]) == ("evaluated", "behavioural+sequence")
+    assert (refit["role"], refit["features"]) == ("ablation refit", "behavioural")
+    # Same cutoff and rows as the evaluated bundle: the refit is the behavioural model that
+    # train-fraud --until 2026-02-20 --no-sequence would have built.
+    assert refit["trained_until"] == evaluated["trained_until"]
+    assert refit["training_rows"] == evaluated["training_rows"]
+    alone = evaluate_fraud(frame, behavioural, EvaluateOptions(start="2026-02-21")).metrics
+    assert refit["model_version"] == behavioural.version
+    assert refit["average_precision"] == pytest.approx(alone["average_precision"], abs=1e-12)
+    assert refit["auc_roc"] == pytest.approx(alone["auc_roc"], abs=1e-12)
+    assert "ablation refit" in (tmp_path / "rep" / "report.md").read_text()
+
+    # The other way round: a behavioural bundle gets a sequence variant fitted in the run.
+    options = EvaluateOptions(start="2026-02-21", ablation=True, sequence_config=seq_config)
+    _, refit_seq = evaluate_fraud(frame, behavioural, options).metrics["ablation"]
+    assert refit_seq["features"] == "behavioural+sequence"
+    assert refit_seq["model_version"] == with_seq.version
+    assert refit_seq["average_precision"] == pytest.approx(
+        evaluated["average_precision"], abs=1e-9
+    )
+
+
+def test_ablation_without_enough_history_is_a_clear_error():
+    frame = make_frame(n=3000, n_customers=60, days=40, seed=9)
+    bundle = train_fraud(frame, TrainFraudOptions())
+    with pytest.raises(EvaluationError, match="ablation"):
+        evaluate_fraud(frame, bundle, EvaluateOptions(start="2026-01-03", ablation=True))

@@ -145,6 +145,10 @@ def test_cli_train_score_evaluate(tmp_path):
     )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "rep" / "report.md").is_file()
+    # The ablation runs by default: the bundle has sequence features (train-fraud's
+    # default), so a behavioural-only variant is fitted in the same run.
+    assert "evaluated      behavioural+sequence" in r.output, r.output
+    assert "ablation refit behavioural " in r.output, r.output
     r = runner.invoke(
         cli,
         [
