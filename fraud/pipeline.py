@@ -23,7 +23,7 @@ from threadpoolctl import ThreadpoolController
 
 from fraud.bundle import Bundle
 from fraud.errors import FraudError
-from fraud.features import LabelEvents, compute_features, features_for_one, label_events
+from fraud.features import LabelEvents, compute_features, label_events, single_frame
 from fraud.routing import BANDS, REVIEW, Decision, Thresholds, route
 
 PAN_COLUMNS = ("pan", "card_number", "card_no", "cardnumber", "primary_account_number")
@@ -355,11 +355,11 @@ def score_one(
     before: datetime = ts.floor("us").to_pydatetime()
     history = customer_history(engine, str(txn["customer_id"]), before, HISTORY_LIMIT)
     history = history.drop(columns=[c for c in ("extras",) if c in history.columns])
-    feats = features_for_one(row, history, bundle.schema)
-    x = feats.to_numpy(dtype=np.float64).reshape(1, -1)
+    # One frame for both feature sets: the same rows `features_for_one` would build.
+    combined = single_frame(row, history)
+    x = compute_features(combined, bundle.schema).to_numpy(dtype=np.float64)[-1:]
     if bundle.sequence is not None:
-        seq_frame = pd.concat([history, pd.DataFrame([row])], ignore_index=True)
-        seq = bundle.sequence.features(seq_frame).to_numpy(dtype=np.float64)[-1:]
+        seq = bundle.sequence.features(combined).to_numpy(dtype=np.float64)[-1:]
         x = np.hstack([x, seq])
     # One thread: OpenMP in sklearn's predict costs 45-130 ms per row under contention.
     with _one_thread():

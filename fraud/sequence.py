@@ -25,7 +25,7 @@ from core_model.features import extract_record_features
 from core_model.load import Model, build_model, load, save
 from core_model.records import FieldSpec, RecordSchema
 from core_model.train import train_records
-from fraud.features import _codes, timestamps_ms
+from fraud.features import _codes, hours_weekdays, string_keys, timestamps_ms
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,11 @@ def _fields(frame: pd.DataFrame) -> list[FieldSpec]:
 
 def _hash_bucket(values: pd.Series, buckets: int) -> np.ndarray:
     """Stable hash of a string column into 1..buckets (0 = missing)."""
-    out = np.zeros(len(values), dtype=np.int64)
-    s = values.astype("string")
-    ok = s.notna().to_numpy()
-    uniq, inv = np.unique(s[ok].to_numpy(dtype=str), return_inverse=True)
+    keys = string_keys(values)
+    ok = np.array([k is not None for k in keys], dtype=bool)
+    uniq, inv = np.unique(keys[ok].astype(str), return_inverse=True)
     codes = np.array([zlib.crc32(u.encode()) % buckets + 1 for u in uniq], dtype=np.int64)
+    out = np.zeros(len(values), dtype=np.int64)
     out[ok] = codes[inv] if len(uniq) else 0
     return out
 
@@ -90,9 +90,9 @@ def tokenise(frame: pd.DataFrame, schema: RecordSchema) -> tuple[list[np.ndarray
     cols: dict[str, np.ndarray] = {}
     amount = frame["amount"].to_numpy(float)[order]
     cols["amount_bucket"] = np.clip(np.floor(np.log1p(np.maximum(amount, 0)) * 6), 0, 64) + 1
-    dt = pd.to_datetime(ts_s, unit="ms", utc=True)
-    cols["hour"] = dt.hour.to_numpy() + 1
-    cols["weekday"] = dt.day_of_week.to_numpy() + 1
+    hour, weekday = hours_weekdays(ts_s)
+    cols["hour"] = hour + 1
+    cols["weekday"] = weekday + 1
     gap = np.zeros(n)
     gap[1:] = (ts_s[1:] - ts_s[:-1]) / 1000.0
     gb = np.clip(np.floor(np.log2(np.maximum(gap, 1.0))), 0, 31) + 2

@@ -9,6 +9,8 @@ from fraud.features import (
     compute_features,
     features_for_one,
     fit_feature_schema,
+    hours_weekdays,
+    string_keys,
 )
 from tests.fraud.txn_frames import make_frame
 
@@ -102,3 +104,18 @@ def test_windows_and_novelty_by_hand():
     assert feats["amount_sum_24h"].tolist() == [0, 10, 30, 0]
     assert feats["new_merchant_id"].tolist() == [1, 0, 1, 0]
     assert np.isnan(feats["secs_since_prev"].iloc[0]) and feats["secs_since_prev"].iloc[1] == 1800
+
+
+def test_hours_weekdays_match_pandas():
+    ts = pd.Series(pd.date_range("1969-12-25", periods=500, freq="7h13min", tz="UTC"))
+    hour, weekday = hours_weekdays(ts.to_numpy(dtype="datetime64[ms]").astype(np.int64))
+    np.testing.assert_array_equal(hour, ts.dt.hour.to_numpy())
+    np.testing.assert_array_equal(weekday, ts.dt.day_of_week.to_numpy())
+
+
+def test_string_keys_short_and_long_columns_agree():
+    values = pd.Series(["m1", None, 5411, 5411.0, np.nan, "x", True] * 400, dtype=object)
+    short = [string_keys(values.iloc[i : i + 7]) for i in range(0, len(values), 7)]
+    assert len(values) > 2048  # the long column takes pandas' path
+    np.testing.assert_array_equal(np.concatenate(short), string_keys(values))
+    assert list(short[0]) == ["m1", None, "5411", "5411.0", None, "x", "True"]

@@ -59,3 +59,24 @@ def test_bundle_with_sequence_round_trip(tmp_path):
     a = score_frame(frame.tail(500), bundle).frame["score"].to_numpy()
     b = score_frame(frame.tail(500), loaded).frame["score"].to_numpy()
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_score_one_with_sequence_features_matches_batch(tmp_path):
+    from fraud.pipeline import score_one
+    from fraud.review.db import get_engine
+    from fraud.review.history import record_transactions
+
+    frame = make_frame(n=4000, n_customers=80, days=45, seed=14)
+    bundle = train_fraud(frame, TrainFraudOptions(with_sequence=True, sequence_config=TINY))
+    unlabelled = frame.drop(columns=["is_fraud", "label_time"])
+    cust = unlabelled["customer_id"].value_counts().index[0]
+    rows = unlabelled[unlabelled["customer_id"] == cust]
+    engine = get_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    record_transactions(engine, rows.iloc[:-1])
+    txn = rows.iloc[-1].to_dict()
+    txn["timestamp"] = rows["timestamp"].iloc[-1].isoformat()
+    decision = score_one(txn, bundle, engine, record=False)
+    batch = score_frame(rows, bundle).frame
+    # History and the incoming row go through the same behavioural and sequence features.
+    assert decision.score == pytest.approx(float(batch["score"].iloc[-1]), rel=1e-5)
+    assert decision.band == batch["band"].iloc[-1]
