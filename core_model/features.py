@@ -52,13 +52,15 @@ class RecordFeatures:
     """Per record, concatenated over sequences (rows ``offsets[i]:offsets[i+1]`` are sequence
     i): ``hidden [N, H]`` after the record, ``surprisal [N]`` of the record given the earlier
     ones, ``router_entropy [N]`` mean over MoE layers, ``expert_counts [N, E]`` selections summed
-    over MoE layers."""
+    over MoE layers, ``field_surprisal [N, F]`` per schema field (0 where missing; its row sum is
+    ``surprisal``)."""
 
     hidden: np.ndarray
     surprisal: np.ndarray
     router_entropy: np.ndarray
     expert_counts: np.ndarray
     offsets: np.ndarray
+    field_surprisal: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ def extract_record_features(
     total = int(offsets[-1])
     hidden_out = np.zeros((total, config.hidden_size), np.float32)
     surpr_out = np.zeros(total, np.float32)
+    field_out = np.zeros((total, n_fields), np.float32)
     ent_out = np.zeros(total, np.float32)
     count_out = np.zeros((total, n_exp), np.int32)
 
@@ -211,7 +214,8 @@ def extract_record_features(
         fields, mask = fields.to(device), mask.to(device)
         hidden, router_logits = module(fields, mask, output_router_logits=True)
         hidden = hidden.float()  # [B, W+1, H]
-        surpr = module.surprisal(fields, hidden)  # [B, W]
+        field_surpr = module.field_surprisal(fields, hidden)  # [B, W, F]
+        surpr = field_surpr.sum(-1)  # [B, W]
         probs, topk = routing(module.backbone, router_logits or ())
         n_layers = probs.shape[0]
         probs = probs.view(n_layers, len(batch), width + 1, -1)
@@ -223,6 +227,7 @@ def extract_record_features(
             dst = slice(offsets[w.seq] + w.keep_from, offsets[w.seq] + w.stop)
             hidden_out[dst] = hidden[row, lo + 1 : hi + 1].cpu().numpy()
             surpr_out[dst] = surpr[row, lo:hi].cpu().numpy()
+            field_out[dst] = field_surpr[row, lo:hi].cpu().numpy()
             ent_out[dst] = ent[row, lo + 1 : hi + 1].cpu().numpy()
             count_out[dst] = onehot[row, lo + 1 : hi + 1].cpu().numpy()
-    return RecordFeatures(hidden_out, surpr_out, ent_out, count_out, offsets)
+    return RecordFeatures(hidden_out, surpr_out, ent_out, count_out, offsets, field_out)

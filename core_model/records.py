@@ -115,15 +115,19 @@ class RecordModel(nn.Module):
         """Per field: log p(value) [B, T', cardinality] from hidden states [B, T', H]."""
         return [F.log_softmax(head(hidden).float(), dim=-1) for head in self.heads]
 
-    def surprisal(self, fields: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
-        """-log p(record t | records < t) summed over known fields: [B, T]."""
+    def field_surprisal(self, fields: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+        """-log p(field i of record t | records < t), 0 where the field is missing: [B, T, F]."""
         logps = self.field_log_probs(hidden[:, :-1])
-        total = torch.zeros(fields.shape[:2], device=fields.device)
+        out = []
         for i, logp in enumerate(logps):
             target = fields[..., i]
             nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
-            total = total + torch.where(target > 0, nll, torch.zeros_like(nll))
-        return total
+            out.append(torch.where(target > 0, nll, torch.zeros_like(nll)))
+        return torch.stack(out, dim=-1)
+
+    def surprisal(self, fields: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+        """-log p(record t | records < t) summed over known fields: [B, T]."""
+        return self.field_surprisal(fields, hidden).sum(-1)
 
     def loss(
         self,

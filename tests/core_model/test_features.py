@@ -86,3 +86,13 @@ def test_missing_fields_add_no_surprisal(tiny_records, schema, random_sequences)
 def test_wrong_record_width_is_rejected(tiny_records):
     with pytest.raises(CoreModelError, match="expected shape"):
         extract_record_features(tiny_records, [np.zeros((3, 7), dtype=np.int64)])
+
+
+def test_field_surprisal_sums_to_surprisal(tiny_records, schema, random_sequences):
+    seq = random_sequences(schema, [8])[0].copy()
+    seq[3, 0] = 0  # one missing field value
+    feats = extract_record_features(tiny_records, [seq])
+    assert feats.field_surprisal.shape == (len(seq), len(schema.fields))
+    np.testing.assert_allclose(feats.field_surprisal.sum(1), feats.surprisal, rtol=1e-5)
+    assert feats.field_surprisal[3, 0] == 0
+    assert np.all(feats.field_surprisal[seq > 0] > 0)
