@@ -17,7 +17,14 @@ from kombu import Exchange, Queue
 
 from settings import Settings, load_settings
 from workers.errors import WorkersError
-from workers.transport import POLL_OPTION, TRANSPORT_PATH, is_sqla_sqlite, prepare_sqlite_file
+from workers.transport import (
+    LEASE_OPTION,
+    POLL_OPTION,
+    RESTORE_OPTION,
+    TRANSPORT_PATH,
+    is_sqla_sqlite,
+    prepare_sqlite_file,
+)
 
 #: Queue names (before ``queue_prefix``) and the task-name prefix routed to each.
 QUEUES = {"fraud": "moesuite.fraud.", "code": "moesuite.code.", "train": "moesuite.train."}
@@ -36,8 +43,12 @@ class WorkerOptions:
         polling_interval: Seconds between polls of the SQLite broker.
         result_poll_interval: Seconds between result polls of a database result backend.
         visibility_timeout: Seconds after which Redis redelivers an unacknowledged task (a
-            worker that died); must exceed ``time_limit``.
-        restore_interval: Seconds between Redis sweeps for such tasks.
+            worker that died); counted from delivery, so it must exceed ``time_limit``.
+        sqlite_lease_timeout: Seconds after which the SQLite transport redelivers the
+            unacknowledged task of a worker that stopped polling (died); a live worker renews
+            its leases while it polls, so a task may run longer. With the solo pool the worker
+            does not poll while a task runs: set it above ``time_limit`` there.
+        restore_interval: Seconds between sweeps (Redis, SQLite) for such tasks.
         queue_prefix: Prefix of every queue name, to share one broker between deployments.
         chunk_rows: Target rows per chunk when a scoring job is fanned out.
         jobs_dir: Where job chunks and chunk results live; default ``<home>/jobs``.
@@ -51,6 +62,7 @@ class WorkerOptions:
     polling_interval: float = 0.1
     result_poll_interval: float = 0.05
     visibility_timeout: float = 3600.0
+    sqlite_lease_timeout: float = 60.0
     restore_interval: float = 10.0
     queue_prefix: str = ""
     chunk_rows: int = 50_000
@@ -125,7 +137,11 @@ def create_app(settings: Settings, options: WorkerOptions | None = None) -> Suit
         # The URL prefix would win over broker_transport, so drop it and name the class.
         broker = broker[len("sqla+") :]
         conf["broker_transport"] = TRANSPORT_PATH
-        conf["broker_transport_options"] = {POLL_OPTION: options.polling_interval}
+        conf["broker_transport_options"] = {
+            POLL_OPTION: options.polling_interval,
+            LEASE_OPTION: options.sqlite_lease_timeout,
+            RESTORE_OPTION: options.restore_interval,
+        }
     elif broker.startswith(("redis://", "rediss://")):
         conf["broker_transport_options"] = {
             "visibility_timeout": options.visibility_timeout,

@@ -143,11 +143,11 @@ def _urls(request: pytest.FixtureRequest, kind: str, home: Path) -> tuple[str, s
 def make_stack(request: pytest.FixtureRequest, kind: str, home: Path) -> Stack:
     broker, backend = _urls(request, kind, home)
     prefix = f"t{uuid.uuid4().hex[:8]}-"
-    # Small visibility timeout: a killed Redis worker's task comes back within seconds.
+    # Small visibility timeout and lease: a killed worker's task comes back within seconds.
     (home / "moesuite.toml").write_text(
         "[workers]\n"
         f'queue_prefix = "{prefix}"\n'
-        "visibility_timeout = 6.0\nrestore_interval = 1.0\n"
+        "visibility_timeout = 6.0\nsqlite_lease_timeout = 3.0\nrestore_interval = 1.0\n"
         "soft_time_limit = 60.0\ntime_limit = 90.0\nresult_expires = 600\n",
         encoding="utf-8",
     )

@@ -156,8 +156,18 @@ def _wait_for_chunk(workers, timeout: float = 60.0):
     raise AssertionError("no chunk was received in time")
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "redis", "rabbitmq"])
-def test_worker_killed_mid_chunk(kind, stack_factory, transactions, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("kind", "victim_part"),
+    [
+        ("sqlite", "worker"),
+        ("sqlite", "pool child"),
+        ("redis", "worker"),
+        ("rabbitmq", "worker"),
+    ],
+)
+def test_worker_killed_mid_chunk(
+    kind, victim_part, stack_factory, transactions, tmp_path: Path
+) -> None:
     path, expected = transactions
     for _attempt in range(3):
         stack = stack_factory(kind)
@@ -171,14 +181,14 @@ def test_worker_killed_mid_chunk(kind, stack_factory, transactions, tmp_path: Pa
         deadline = time.monotonic() + 30
         while stack.client.status(chunk_id).state != "STARTED" and time.monotonic() < deadline:
             time.sleep(0.002)
-        if kind == "sqlite":
-            # kombu's SQL transport cannot give back a dead node's unacknowledged messages, so
-            # the pool process running the chunk is killed; its parent requeues the task.
+        if victim_part == "pool child":
+            # The worker's main process sees its child die and requeues the task itself.
             for pid in victim.child_pids():
                 os.kill(pid, signal.SIGKILL)
         else:
-            # The whole worker dies. RabbitMQ requeues its unacknowledged task when the
-            # connection drops; Redis gives it back after the visibility timeout.
+            # The whole worker dies, so nothing of it can requeue the task: RabbitMQ requeues
+            # it when the connection drops; Redis after the visibility timeout; the SQLite
+            # transport when the dead worker's lease runs out (it stopped renewing it).
             victim.kill()
         index = int(chunk_id.rsplit("-", 1)[1])
         summary = stack.client.app.jobs_dir() / job_id / f"chunk-{index:05d}.json"
