@@ -7,6 +7,7 @@ Mixtral, OLMoE, ...) with its tokenizer, or a record model (``records.json`` bes
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -104,9 +105,26 @@ def _special_ids(tokenizer: PreTrainedTokenizerBase | None) -> dict[str, int]:
     }
 
 
-def save(model: Model, directory: str | os.PathLike) -> Path:
+def _weights_dtype(name: str | None) -> torch.dtype | None:
+    if name is None:
+        return None
+    dtypes = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+    if name not in dtypes:
+        raise CoreModelError(f"unknown weights dtype {name!r}; use float32, float16 or bfloat16")
+    return dtypes[name]
+
+
+def save(
+    model: Model, directory: str | os.PathLike, weights_dtype: str | None = None
+) -> Path:
     """Write the model (safetensors + config.json, and tokenizer or records.json) atomically:
-    into a temporary sibling directory, then renamed over ``directory``."""
+    into a temporary sibling directory, then renamed over ``directory``.
+
+    ``weights_dtype`` ("float16", "bfloat16") stores the parameters at that precision to ship
+    a smaller file; buffers (router bias) stay as they are and ``load`` computes in its own dtype.
+    The model passed in is not modified.
+    """
+    dtype = _weights_dtype(weights_dtype)
     if model.quantization is not None:
         # save_pretrained of 4-bit experts fails upstream (FIELD_NOTES): keep checkpoints in
         # full precision and quantize at load.
@@ -123,12 +141,26 @@ def save(model: Model, directory: str | os.PathLike) -> Path:
             config = module.config.to_dict()
             (staging / "config.json").write_text(json.dumps(config, indent=2, default=str))
             (staging / RECORDS_FILE).write_text(model.schema.to_json())
-            state = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
+            params = {name for name, _ in module.named_parameters()}
+            state = {
+                k: (v.to(dtype) if dtype is not None and k in params else v).detach().contiguous()
+                for k, v in module.state_dict().items()
+            }
             save_file(state, str(staging / WEIGHTS_FILE), metadata={"format": "pt"})
         else:
-            model.module.save_pretrained(staging, safe_serialization=True)
+            module = model.module
+            if dtype is not None:
+                module = copy.deepcopy(module)
+                for param in module.parameters():
+                    param.data = param.data.to(dtype)
+            module.save_pretrained(staging, safe_serialization=True)
             if model.tokenizer is not None:
                 model.tokenizer.save_pretrained(staging)
+        # mkdtemp makes the directory 0700 (and some writers make files 0600): a saved model is
+        # an artifact others load, so make it readable like any other file.
+        os.chmod(staging, 0o755)
+        for path in staging.iterdir():
+            os.chmod(path, 0o644)
         if target.exists():
             backup = target.with_name(f".{target.name}.old")
             shutil.rmtree(backup, ignore_errors=True)

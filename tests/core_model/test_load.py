@@ -107,3 +107,27 @@ def test_corrupt_records_checkpoint_is_reported(tiny_records, tmp_path):
     (target / "records.json").write_text(json.dumps({"oops": 1}))
     with pytest.raises(CheckpointError):
         load(target)
+
+
+def test_half_precision_save_is_smaller_and_loads_close(tiny_lm, tmp_path):
+    full = save(tiny_lm, tmp_path / "full")
+    half = save(tiny_lm, tmp_path / "half", weights_dtype="float16")
+    size = lambda d: (d / "model.safetensors").stat().st_size  # noqa: E731
+    assert size(half) < 0.6 * size(full)
+    loaded = load(half, device="cpu")
+    sa, sb = tiny_lm.module.state_dict(), loaded.module.state_dict()
+    assert sa.keys() == sb.keys()
+    assert all(sb[k].dtype == torch.float32 for k in sb if sb[k].is_floating_point())
+    assert all(torch.allclose(sa[k], sb[k], rtol=1e-3, atol=1e-4) for k in sa)
+    assert next(tiny_lm.module.parameters()).dtype == torch.float32  # caller's model untouched
+
+
+def test_saved_model_is_readable_by_others(tiny_lm, tmp_path):
+    target = save(tiny_lm, tmp_path / "lm")
+    assert target.stat().st_mode & 0o755 == 0o755
+    assert all(p.stat().st_mode & 0o644 == 0o644 for p in target.iterdir())
+
+
+def test_unknown_weights_dtype_is_refused(tiny_lm, tmp_path):
+    with pytest.raises(CoreModelError, match="weights dtype"):
+        save(tiny_lm, tmp_path / "x", weights_dtype="int8")
