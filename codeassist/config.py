@@ -6,6 +6,7 @@ Defaults live here and only here. Precedence: command-line flag > pyproject tabl
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ class RefactorOptions:
             model rewrite (``pytest tests/x.py``).
         test_timeout: Seconds allowed for one run of ``verify_with_tests`` or of doctests.
         candidates: Model rewrites generated per over-complex function.
+        add_noqa: Under pep8, give the violations that have no behaviour-preserving fix
+            (`codeassist.noqa.NOQA_CODES`) a ``# noqa`` instead of leaving the file untouched.
     """
 
     style: str = "pep8"
@@ -52,6 +55,7 @@ class RefactorOptions:
     verify_with_tests: str | None = None
     test_timeout: float = 300.0
     candidates: int = 2
+    add_noqa: bool = True
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:
@@ -101,6 +105,7 @@ _CONFIG_KEYS: dict[str, tuple[type, ...]] = {
     "verify-with-tests": (str,),
     "test-timeout": (int, float),
     "jobs": (int,),
+    "add-noqa": (bool,),
 }
 
 
@@ -180,13 +185,15 @@ def resolve_options(
             quantize=merged.get("quantize"),
             verify_with_tests=merged.get("verify-with-tests"),
             test_timeout=float(merged.get("test-timeout", 300.0)),
+            add_noqa=bool(merged.get("add-noqa", True)),
         )
     except RefactorConfigError as exc:
         raise RefactorConfigError(source, exc.field, exc.reason) from exc
     excludes = tuple(config.values.get("exclude", ())) + tuple(flags.get("exclude") or ())
-    jobs = int(merged.get("jobs", 1))
+    # Like black and ruff: all cores unless told otherwise (0 also means all cores).
+    jobs = int(merged.get("jobs", 0)) or (os.cpu_count() or 1)
     if jobs < 1:
-        raise RefactorConfigError(source, "jobs", "must be >= 1")
+        raise RefactorConfigError(source, "jobs", "must be >= 0 (0 = all cores)")
     return options, DiscoveryOptions(exclude=excludes), jobs
 
 

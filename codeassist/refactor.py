@@ -1,94 +1,57 @@
-"""The refactor core: ``refactor_source(source, options) -> RefactorResult``, a pure function.
+"""The refactor core: ``refactor_many(sources, options) -> [RefactorResult]``, pure functions.
 
 Pipeline, repeated to a fixed point (ruff's format and fixes are not idempotent together on
 some files, FIELD_NOTES): ruff's safe fixes for pycodestyle rules it can fix, ruff's formatter,
-then (``--style pep8``) the fixers in `codeassist.pep8` for what formatters leave behind.
+then (``--style pep8``) the fixers in `codeassist.pep8` and `codeassist.renames` for what
+formatters leave behind. ruff runs once per pass for a whole batch of sources (starting it
+costs as much as formatting a file); the Python fixers run only on sources a cheap textual
+test says they could change.
+
 Then the gate, always on: the result parses, its syntax tree equals the original's up to the
-named rewrites of `codeassist.verify`, a second run changes nothing, and under pep8 pycodestyle
-finds nothing. A source that fails any check is returned unchanged with the reason.
+named rewrites of `codeassist.verify`, a second pass changes nothing, and under pep8
+pycodestyle finds nothing — after ``# noqa`` for the few codes that have no behaviour-preserving
+fix (`codeassist.noqa`; ``add_noqa=False`` turns it off). A source that fails any check is
+returned unchanged with the reason. pep8-naming findings are reported, never fixed.
 """
 
 from __future__ import annotations
 
-import subprocess
+import dataclasses
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from pathlib import PurePath
 
 from codeassist.complexity import FunctionComplexity, function_complexities
 from codeassist.config import RefactorOptions
-from codeassist.pep8 import fix_bare_except, fix_long_lines, fix_slice_spacing
+from codeassist.noqa import add_noqa
+from codeassist.pep8 import (
+    fix_bare_except,
+    fix_class_ellipsis,
+    fix_long_lines,
+    fix_slice_spacing,
+)
 from codeassist.refactor_errors import FormatterError, SourceParseError
+from codeassist.renames import fix_ambiguous_names, plan_renames
+from codeassist.ruff_runner import NamingFinding, fix_and_format, naming_findings
 from codeassist.verify import check_equivalent, parse_source, pycodestyle_violations
 
-# pycodestyle rules ruff fixes without changing behaviour beyond the gate's named rewrites:
-# E711/E712 comparisons to None/True, E713/E714 `not x in`, E731 lambda assignment, E401
-# multiple imports on one line, W291/W293 trailing whitespace, W605 invalid escapes.
-RUFF_FIXES = (
-    "E401",
-    "E701",
-    "E702",
-    "E703",
-    "E711",
-    "E713",
-    "E714",
-    "E731",
-    "W291",
-    "W293",
-    "W605",
-)
-
-
-@lru_cache(maxsize=1)
-def _ruff() -> str:
-    from ruff.__main__ import find_ruff_bin
-
-    return find_ruff_bin()
-
-
-def _run_ruff(args: list[str], source: str, path: str) -> str:
-    result = subprocess.run(
-        [_ruff(), *args, "--isolated", "--stdin-filename", path or "stdin.py", "-"],
-        input=source,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode not in (0, 1) or (result.returncode == 1 and not result.stdout):
-        raise FormatterError(f"{path}: ruff {args[0]} failed: {result.stderr.strip()[:300]}")
-    return result.stdout
-
-
-def _one_pass(source: str, options: RefactorOptions, path: str) -> str:
-    width = str(options.line_length)
-    if options.style == "pep8":
-        source = _run_ruff(
-            [
-                "check",
-                "--fix",
-                "--unsafe-fixes",
-                "--exit-zero",
-                "--select",
-                ",".join(RUFF_FIXES),
-                "--line-length",
-                width,
-            ],
-            source,
-            path,
-        )
-    source = _run_ruff(["format", "--line-length", width], source, path)
-    if options.style == "pep8":
-        source = fix_bare_except(fix_slice_spacing(source))
-        source = fix_long_lines(source, options.line_length)
-    return source
+# Cheap necessary conditions for each fixer to have anything to do (false positives only cost
+# a fixer run): whitespace before a colon, a bare except.
+_MAYBE_SLICE_SPACE = re.compile(r"\S[ \t]+:")
+_MAYBE_BARE_EXCEPT = re.compile(r"\bexcept\s*:")
+_AMBIGUOUS_CODES = ("E741", "E742", "E743")
 
 
 @dataclass(frozen=True)
 class RefactorResult:
     """What happened to one source.
 
-    ``status`` is "unchanged", "changed" or "failed" (the gate refused; ``output`` is then the
-    original and ``reason`` says why). ``rewrites`` names the behaviour-preserving rewrites
-    used; ``violations`` are pycodestyle findings left (only when failed).
+    ``status`` is "unchanged", "changed", "failed" (the gate refused; ``output`` is then the
+    original and ``reason`` says why) or "error" (the input does not parse). ``rewrites`` names
+    the behaviour-preserving rewrites used; ``violations`` are pycodestyle findings left (only
+    when failed); ``annotated`` the (line, code) pairs given a ``# noqa``; ``naming`` the
+    pep8-naming findings in the output, reported for a human to decide.
     """
 
     path: str
@@ -100,6 +63,9 @@ class RefactorResult:
     violations: tuple[str, ...] = ()
     complexity: tuple[FunctionComplexity, ...] = ()
     over_target: tuple[FunctionComplexity, ...] = field(default=())
+    annotated: tuple[tuple[int, str], ...] = ()
+    naming: tuple[NamingFinding, ...] = ()
+    error_line: int = 0
 
     @property
     def changed(self) -> bool:
@@ -111,57 +77,198 @@ def _normalise_newlines(source: str) -> tuple[str, str]:
     return source.replace("\r\n", "\n"), newline
 
 
-def refactor_source(source: str, options: RefactorOptions, path: str = "-") -> RefactorResult:
-    """Refactor ``source`` to ``options.style``; never returns code that failed the gate.
+def _python_fixers(source: str, options: RefactorOptions) -> str:
+    width = options.line_length
+    if _MAYBE_SLICE_SPACE.search(source):
+        source = fix_slice_spacing(source)
+    if _MAYBE_BARE_EXCEPT.search(source):
+        source = fix_bare_except(source)
+    source = fix_long_lines(source, width)
+    return fix_ambiguous_names(fix_class_ellipsis(source))
 
-    Raises:
-        SourceParseError: the input itself is not valid Python.
-    """
-    text, newline = _normalise_newlines(source)
+
+class _Batch:
+    """Sources moving through the pipeline together; ``current`` holds the texts."""
+
+    def __init__(self, texts: list[str], suffixes: list[str], options: RefactorOptions) -> None:
+        self.current = list(texts)
+        self.suffixes = suffixes
+        self.options = options
+        self.problem: dict[int, str] = {}
+
+    def converge(self, indices: list[int]) -> None:
+        """Run passes until a pass changes nothing (which is also the idempotence check)."""
+        todo = [i for i in indices if i not in self.problem]
+        pep8 = self.options.style == "pep8"
+        for _ in range(self.options.max_iterations):
+            if not todo:
+                return
+            ruffed = fix_and_format(
+                [self.current[i] for i in todo],
+                [self.suffixes[i] for i in todo],
+                self.options.line_length,
+                pep8,
+            )
+            still = []
+            for i, text in zip(todo, ruffed, strict=True):
+                if text is None:
+                    self.problem[i] = "ruff could not parse an intermediate result"
+                    continue
+                if pep8:
+                    text = _python_fixers(text, self.options)
+                if text != self.current[i]:
+                    still.append(i)
+                self.current[i] = text
+            todo = still
+        for i in todo:
+            self.problem[i] = f"no fixed point after {self.options.max_iterations} passes"
+
+
+def _refused_renames(source: str) -> list[str]:
     try:
-        parse_source(text)
-    except SyntaxError as exc:
-        raise SourceParseError(path, exc.lineno or 0, exc.msg) from exc
-    complexity = tuple(function_complexities(text))
-    over = tuple(f for f in complexity if f.complexity > options.max_complexity)
+        _, refused = plan_renames(parse_source(source))
+    except SyntaxError:
+        return []
+    return [f"line {line}: {why}" for line, why in refused]
 
-    def failed(reason: str, violations: tuple[str, ...] = ()) -> RefactorResult:
-        return RefactorResult(
-            path,
-            source,
-            source,
-            "failed",
-            reason,
-            violations=violations,
-            complexity=complexity,
-            over_target=over,
-        )
 
-    current = text
-    for _ in range(options.max_iterations):
-        nxt = _one_pass(current, options, path)
-        if nxt == current:
-            break
-        current = nxt
-    else:
-        return failed(f"no fixed point after {options.max_iterations} passes")
-    equivalence = check_equivalent(text, current)
-    if not equivalence.equal:
-        return failed(f"syntax tree changed: {equivalence.reason}")
-    # The loop above stopped on a pass that changed nothing: a second run is a no-op.
-    if options.style == "pep8":
-        left = pycodestyle_violations(current, options.line_length)
-        if left:
-            shown = tuple(f"{v.line}:{v.column} {v.code} {v.message}" for v in left)
-            return failed(f"{len(left)} pycodestyle violation(s) cannot be fixed safely", shown)
-    output = current.replace("\n", newline) if newline != "\n" else current
-    status = "unchanged" if output == source else "changed"
+def _failed(
+    path: str,
+    source: str,
+    reason: str,
+    complexity: tuple[FunctionComplexity, ...],
+    options: RefactorOptions,
+    violations: tuple[str, ...] = (),
+) -> RefactorResult:
     return RefactorResult(
         path,
         source,
-        output,
-        status,
-        rewrites=equivalence.rewrites,
+        source,
+        "failed",
+        reason,
+        violations=violations,
         complexity=complexity,
-        over_target=over,
+        over_target=tuple(f for f in complexity if f.complexity > options.max_complexity),
     )
+
+
+def refactor_many(
+    sources: Sequence[tuple[str, str]], options: RefactorOptions
+) -> list[RefactorResult]:
+    """Refactor (path, text) pairs to ``options.style``; no output ever failed the gate.
+
+    ``path`` is used for messages and its suffix (``.pyi`` is formatted as a stub); inputs that
+    do not parse get status "error".
+    """
+    results: list[RefactorResult | None] = [None] * len(sources)
+    texts, newlines, suffixes, live = [], [], [], []
+    complexity: list[tuple[FunctionComplexity, ...]] = []
+    for i, (path, source) in enumerate(sources):
+        text, newline = _normalise_newlines(source)
+        texts.append(text)
+        newlines.append(newline)
+        suffixes.append(".pyi" if PurePath(path).suffix == ".pyi" else ".py")
+        try:
+            parse_source(text)
+            complexity.append(tuple(function_complexities(text)))
+            live.append(i)
+        except SyntaxError as exc:
+            complexity.append(())
+            results[i] = RefactorResult(
+                path,
+                source,
+                source,
+                "error",
+                f"cannot parse: {exc.msg}",
+                error_line=exc.lineno or 0,
+            )
+    batch = _Batch(texts, suffixes, options)
+    batch.converge(live)
+    pep8 = options.style == "pep8"
+    annotated: dict[int, list[tuple[int, str]]] = {}
+    # pycodestyle findings per source, valid while the text is the one they were taken on.
+    checked: dict[int, tuple[str, list]] = {}
+    if pep8 and options.add_noqa:
+        again = []
+        for i in live:
+            if i in batch.problem:
+                continue
+            left = pycodestyle_violations(batch.current[i], options.line_length)
+            checked[i] = (batch.current[i], left)
+            if left:
+                new, done = add_noqa(batch.current[i], [(v.line, v.code) for v in left])
+                if done:
+                    batch.current[i] = new
+                    annotated[i] = done
+                    again.append(i)
+        batch.converge(again)
+
+    for i in live:
+        path, source = sources[i]
+        if i in batch.problem:
+            results[i] = _failed(path, source, batch.problem[i], complexity[i], options)
+            continue
+        current = batch.current[i]
+        equivalence = check_equivalent(texts[i], current)
+        if not equivalence.equal:
+            reason = f"syntax tree changed: {equivalence.reason}"
+            results[i] = _failed(path, source, reason, complexity[i], options)
+            continue
+        if pep8:
+            text_checked, left = checked.get(i, (None, []))
+            if text_checked != current:
+                left = pycodestyle_violations(current, options.line_length)
+            if left:
+                shown = tuple(f"{v.line}:{v.column} {v.code} {v.message}" for v in left)
+                reason = f"{len(left)} pycodestyle violation(s) cannot be fixed safely"
+                if any(v.code in _AMBIGUOUS_CODES for v in left):
+                    refused = _refused_renames(current)
+                    if refused:
+                        reason += "; ambiguous names kept: " + "; ".join(refused[:3])
+                results[i] = _failed(path, source, reason, complexity[i], options, shown)
+                continue
+        output = current.replace("\n", newlines[i]) if newlines[i] != "\n" else current
+        results[i] = RefactorResult(
+            path,
+            source,
+            output,
+            "unchanged" if output == source else "changed",
+            rewrites=equivalence.rewrites,
+            complexity=complexity[i],
+            over_target=tuple(f for f in complexity[i] if f.complexity > options.max_complexity),
+            annotated=tuple(annotated.get(i, ())),
+        )
+    if pep8:
+        _attach_naming(results, suffixes)
+    return [r for r in results if r is not None]
+
+
+def _attach_naming(results: list[RefactorResult | None], suffixes: list[str]) -> None:
+    idx = [i for i, r in enumerate(results) if r is not None and r.status != "error"]
+    found = naming_findings([results[i].output for i in idx], [suffixes[i] for i in idx])
+    for i, findings in zip(idx, found, strict=True):
+        if findings:
+            results[i] = dataclasses.replace(results[i], naming=tuple(findings))
+
+
+def refactor_source(source: str, options: RefactorOptions, path: str = "-") -> RefactorResult:
+    """Refactor one source (see `refactor_many`).
+
+    Raises:
+        SourceParseError: the input itself is not valid Python.
+        FormatterError: ruff could not be run.
+    """
+    (result,) = refactor_many([(path, source)], options)
+    if result.status == "error":
+        reason = result.reason.removeprefix("cannot parse: ")
+        raise SourceParseError(path, result.error_line, reason)
+    return result
+
+
+__all__ = [
+    "FormatterError",
+    "RefactorOptions",
+    "RefactorResult",
+    "refactor_many",
+    "refactor_source",
+]

@@ -22,7 +22,8 @@ from codeassist.files import (
     read_source,
     write_atomic,
 )
-from codeassist.refactor import RefactorResult, refactor_source
+from codeassist.refactor import RefactorResult, refactor_many, refactor_source
+from codeassist.refactor_errors import SourceParseError
 
 MODES = ("diff", "check", "write")
 
@@ -40,6 +41,8 @@ class FileOutcome:
     rewrites: tuple[tuple[str, int], ...] = ()
     over_target: tuple[tuple[str, int, int], ...] = ()
     output: str | None = None  # the new text for stdin input
+    annotated: tuple[tuple[int, str], ...] = ()  # (line, code) given a noqa comment
+    naming: tuple[str, ...] = ()  # pep8-naming findings, "line:col CODE message"
 
     def to_dict(self) -> dict:
         return {
@@ -48,6 +51,8 @@ class FileOutcome:
             "reason": self.reason,
             "violations": list(self.violations),
             "rewrites": [{"name": n, "sites": c} for n, c in self.rewrites],
+            "noqa_added": [{"line": line, "code": code} for line, code in self.annotated],
+            "naming": list(self.naming),
             "complexity_over_target": [
                 {"function": n, "line": line, "complexity": c} for n, line, c in self.over_target
             ],
@@ -85,6 +90,7 @@ def _outcome(source: SourceFile, result: RefactorResult) -> FileOutcome:
             reason=result.reason,
             violations=result.violations,
             over_target=over,
+            naming=tuple(map(str, result.naming)),
         )
     diff = _diff(source.path, source.text, result.output) if result.changed else ""
     return FileOutcome(
@@ -94,21 +100,49 @@ def _outcome(source: SourceFile, result: RefactorResult) -> FileOutcome:
         rewrites=result.rewrites,
         over_target=over,
         output=result.output,
+        annotated=result.annotated,
+        naming=tuple(map(str, result.naming)),
     )
 
 
-def refactor_file(path: str, options: RefactorOptions, mode: str) -> FileOutcome:
-    """Refactor one file; in ``write`` mode replace it atomically (mode, encoding, BOM and
-    newline style kept). Errors become an ``error`` outcome, never a half-written file."""
+def _refactor_chunk(paths: Sequence[str], options: RefactorOptions, mode: str) -> list[FileOutcome]:
+    """Refactor files as one batch (one ruff process per pass for all of them); in ``write``
+    mode replace each changed file atomically (mode, encoding, BOM and newline style kept).
+    Errors become ``error`` outcomes, never a half-written file."""
+    outcomes: dict[str, FileOutcome] = {}
+    sources: list[SourceFile] = []
+    for path in paths:
+        try:
+            sources.append(read_source(Path(path)))
+        except CodeassistError as exc:
+            outcomes[path] = FileOutcome(path, "error", reason=str(exc))
     try:
-        source = read_source(Path(path))
-        result = refactor_source(source.text, options, path)
+        results = refactor_many([(s.path, s.text) for s in sources], options)
+    except CodeassistError as exc:  # ruff itself cannot run: every file in the batch errs
+        results = [None] * len(sources)
+        for s in sources:
+            outcomes[s.path] = FileOutcome(s.path, "error", reason=str(exc))
+    for source, result in zip(sources, results, strict=True):
+        if result is None:
+            continue
+        if result.status == "error":
+            reason = result.reason.removeprefix("cannot parse: ")
+            error = SourceParseError(source.path, result.error_line, reason)
+            outcomes[source.path] = FileOutcome(source.path, "error", reason=str(error))
+            continue
         outcome = _outcome(source, result)
-        if mode == "write" and outcome.status == "changed":
-            write_atomic(Path(path), encode_source(source, result.output), source.mode)
-        return FileOutcome(**{**outcome.__dict__, "output": None})
-    except CodeassistError as exc:
-        return FileOutcome(path, "error", reason=str(exc))
+        try:
+            if mode == "write" and outcome.status == "changed":
+                write_atomic(Path(source.path), encode_source(source, result.output), source.mode)
+        except CodeassistError as exc:
+            outcome = FileOutcome(source.path, "error", reason=str(exc))
+        outcomes[source.path] = FileOutcome(**{**outcome.__dict__, "output": None})
+    return [outcomes[p] for p in paths]
+
+
+def refactor_file(path: str, options: RefactorOptions, mode: str) -> FileOutcome:
+    """Refactor one file (see `_refactor_chunk`)."""
+    return _refactor_chunk([path], options, mode)[0]
 
 
 def refactor_stdin(data: bytes, options: RefactorOptions) -> FileOutcome:
@@ -118,6 +152,11 @@ def refactor_stdin(data: bytes, options: RefactorOptions) -> FileOutcome:
         return _outcome(source, refactor_source(source.text, options, "-"))
     except CodeassistError as exc:
         return FileOutcome("-", "error", reason=str(exc))
+
+
+# Files per batch: large enough that ruff's start-up is amortised, small enough that the
+# batches spread over the worker processes and the progress bar moves.
+CHUNK_FILES = 24
 
 
 def refactor_paths(
@@ -132,20 +171,23 @@ def refactor_paths(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     files = [str(p) for p in discover_files(paths, discovery)]
+    size = max(1, min(CHUNK_FILES, -(-len(files) // max(jobs, 1))))
+    chunks = [files[i : i + size] for i in range(0, len(files), size)]
     bar = tqdm(
         total=len(files), unit="file", file=sys.stderr, disable=not progress or len(files) < 20
     )
     outcomes: list[FileOutcome] = []
-    if jobs > 1 and len(files) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for outcome in pool.map(
-                refactor_file, files, [options] * len(files), [mode] * len(files), chunksize=4
+    if jobs > 1 and len(chunks) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
+            for done in pool.map(
+                _refactor_chunk, chunks, [options] * len(chunks), [mode] * len(chunks)
             ):
-                outcomes.append(outcome)
-                bar.update()
+                outcomes.extend(done)
+                bar.update(len(done))
     else:
-        for path in files:
-            outcomes.append(refactor_file(path, options, mode))
-            bar.update()
+        for chunk in chunks:
+            done = _refactor_chunk(chunk, options, mode)
+            outcomes.extend(done)
+            bar.update(len(done))
     bar.close()
     return RefactorReport(tuple(outcomes), mode, options.max_complexity)

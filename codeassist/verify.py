@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pycodestyle
 
 from codeassist.config import PYCODESTYLE_DEFAULT_IGNORE
+from codeassist.renames import reverse_renames
 
 
 def _docstring_owner_bodies(tree: ast.AST) -> list[list[ast.stmt]]:
@@ -149,6 +150,23 @@ def _canon_split_imports(tree: ast.AST) -> int:
     return count
 
 
+def _canon_ellipsis_body(tree: ast.AST) -> int:
+    """ellipsis-body-to-pass: a class whose whole body is ``...`` gets ``pass`` (both are
+    statements without effect)."""
+    count = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and len(node.body) == 1:
+            stmt = node.body[0]
+            if (
+                isinstance(stmt, ast.Expr)
+                and isinstance(stmt.value, ast.Constant)
+                and stmt.value.value is Ellipsis
+            ):
+                node.body = [ast.Pass()]
+                count += 1
+    return count
+
+
 # The allow-list: name -> canonicaliser (mutates a tree, returns how many sites it rewrote).
 # Order matters only where rewrites nest; none of these interact.
 ALLOWED_REWRITES: dict[str, Callable[[ast.AST], int]] = {
@@ -158,6 +176,7 @@ ALLOWED_REWRITES: dict[str, Callable[[ast.AST], int]] = {
     "lambda-assignment-to-def": _canon_lambda_to_def,
     "bare-except": _canon_bare_except,
     "import-split": _canon_split_imports,
+    "ellipsis-body-to-pass": _canon_ellipsis_body,
 }
 
 
@@ -202,7 +221,21 @@ def compare_trees(
         (copy.deepcopy(original), copy.deepcopy(rewritten)) if copy_trees else (original, rewritten)
     )
     used = []
+    # Most rewrites differ from their original only in docstring whitespace (the formatter
+    # re-indents docstrings): settle that case with one canonicaliser before running them all.
+    docstrings = abs(_canon_docstrings(before) - _canon_docstrings(after))
+    if docstrings:
+        used.append(("docstring-whitespace", docstrings))
+    if ast.dump(before) == ast.dump(after):
+        return Equivalence(True, rewrites=tuple(used))
+    # Renames pair the two trees, so they are undone on the rewrite before the one-sided
+    # canonicalisers run; `reverse_renames` judges each rename's safety itself.
+    renamed = reverse_renames(before, after)
+    if renamed:
+        used.append(("ambiguous-local-rename", renamed))
     for name, canonicalise in ALLOWED_REWRITES.items():
+        if name == "docstring-whitespace":
+            continue  # done above
         sites_before, sites_after = canonicalise(before), canonicalise(after)
         if sites_before != sites_after:
             used.append((name, abs(sites_before - sites_after)))

@@ -24,7 +24,15 @@ COMMANDS: list[click.Command] = []
     help="Report functions above cyclomatic complexity 5 / 10 / 20 [default: medium].",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--jobs", type=int, help="Worker processes [default: 1].")
+@click.option("--jobs", type=int, help="Worker processes [default: all cores].")
+@click.option(
+    "--add-noqa/--no-add-noqa",
+    "add_noqa",
+    default=None,
+    help="Under pep8, mark violations with no behaviour-preserving fix (E402, E501 that "
+    "cannot be split, E712, E721) with '# noqa' instead of leaving the file untouched "
+    "[default: on].",
+)
 @click.option("--exclude", multiple=True, help="gitignore-style pattern to skip (repeatable).")
 @click.option("--detect", is_flag=True, help="Also report likely defects (detect-defects).")
 @click.option(
@@ -49,6 +57,7 @@ def refactor(
     complexity_target,
     fmt,
     jobs,
+    add_noqa,
     exclude,
     detect,
     use_model,
@@ -69,6 +78,7 @@ def refactor(
         "line-length": line_length,
         "complexity-target": complexity_target,
         "jobs": jobs,
+        "add-noqa": add_noqa,
         "exclude": exclude,
         "use-model": use_model or None,
         "model": str(model_path) if model_path else None,
@@ -145,6 +155,10 @@ def _render(report, fmt: str) -> None:
         elif report.mode != "diff" and o.status == "changed":
             verb = "would reformat" if report.mode == "check" else "reformatted"
             click.echo(f"{verb} {o.path}", err=True)
+        for line, code in o.annotated:
+            click.echo(f"{o.path}:{line}: {code} has no safe fix: added '# noqa: {code}'", err=True)
+        for finding in o.naming:
+            click.echo(f"{o.path}:{finding} (pep8-naming: reported, not renamed)", err=True)
         for name, line, value in o.over_target:
             click.echo(
                 f"{o.path}:{line}: {name} has cyclomatic complexity {value} "

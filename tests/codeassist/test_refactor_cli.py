@@ -134,10 +134,35 @@ def test_complexity_over_target_reported(tmp_path):
 
 
 def test_check_exits_1_when_gate_leaves_file_untouched(tmp_path):
-    # A name longer than 79 columns cannot be split: the gate refuses (E501 left).
+    # A name longer than 79 columns cannot be split; with --no-add-noqa the E501 is left and
+    # the gate refuses the whole file.
     source = "x = " + "a" * 100 + "\n"
     path = tmp_path / "long.py"
     path.write_text(source)
-    assert _run("--check", str(path)).exit_code == 1
-    _run("--write", str(path))
+    assert _run("--no-add-noqa", "--check", str(path)).exit_code == 1
+    result = _run("--no-add-noqa", "--write", str(path))
     assert path.read_text() == source
+    assert "left untouched" in result.output and "E501" in result.output
+
+
+def test_unsplittable_line_gets_noqa_and_is_reported(tmp_path):
+    source = "import sys\nsys.path.insert(0, 'x')\nimport os\nx = " + "a" * 100 + "\n"
+    path = tmp_path / "long.py"
+    path.write_text(source)
+    result = _run("--write", str(path))
+    assert result.exit_code == 0, result.output
+    lines = path.read_text().splitlines()
+    assert "import os  # noqa: E402" in lines
+    assert "x = " + "a" * 100 + "  # noqa: E501" in lines
+    assert "E402 has no safe fix" in result.output and "E501 has no safe fix" in result.output
+    assert _run("--check", str(path)).exit_code == 0
+
+
+def test_parameter_named_l_is_reported_not_renamed(tmp_path):
+    # Renaming a parameter would break keyword callers: the file is left untouched.
+    source = "def f(l):\n    return l\n"
+    path = tmp_path / "p.py"
+    path.write_text(source)
+    result = _run("--write", str(path))
+    assert path.read_text() == source
+    assert "parameter" in result.output and "E741" in result.output

@@ -6,7 +6,7 @@ import pytest
 
 import codeassist.refactor as refactor_module
 from codeassist.config import RefactorOptions
-from codeassist.refactor import refactor_source
+from codeassist.refactor import refactor_many, refactor_source
 from codeassist.refactor_files import refactor_file
 from codeassist.verify import check_equivalent, pycodestyle_violations
 
@@ -25,6 +25,8 @@ def _rewrite_names(source: str) -> set[str]:
         ("x = 1\nif x == None:\n    pass\n", "none-comparison"),
         ("import os, sys\n", "import-split"),
         ("try:\n    pass\nexcept:\n    pass\n", "bare-except"),
+        ("class A: ...\n", "ellipsis-body-to-pass"),
+        ("def f():\n    l = [1]\n    return [v for v in l]\n", "ambiguous-local-rename"),
     ],
 )
 def test_named_rewrites_reported(source, name):
@@ -55,7 +57,7 @@ def _changing_fix_long_lines(source: str, line_length: int) -> str:
 
 def test_gate_rejects_behaviour_change(monkeypatch, tmp_path):
     monkeypatch.setattr(refactor_module, "fix_long_lines", _changing_fix_long_lines)
-    source = "x=41\n"
+    source = "x=41  #" + "a long comment, so the long-line fixer runs " * 2 + "\n"
     result = refactor_source(source, RefactorOptions(), "t.py")
     assert result.status == "failed"
     assert "syntax tree" in result.reason
@@ -94,3 +96,60 @@ def test_refactor_errors_survive_a_process_boundary():
     ):
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error)
+
+
+def test_ambiguous_local_renamed_and_still_clean():
+    source = "def f(xs):\n    for l in xs:\n        print(l)\n    return [l for l in xs]\n"
+    result = refactor_source(source, RefactorOptions(), "t.py")
+    assert result.status == "changed", result.reason
+    assert "l_" in result.output and " l " not in result.output
+    assert pycodestyle_violations(result.output, 79) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f(l):\n    return l\n",  # a parameter: keyword callers would break
+        "l = 1\n",  # a module global: importers would break
+        "def f():\n    l = 1\n    return locals()\n",  # read by name at run time
+        "def f():\n    l_ = 0\n    l = 1\n    return l + l_\n",  # the new name is taken
+    ],
+)
+def test_ambiguous_name_without_safe_rename_is_left_and_reported(source):
+    result = refactor_source(source, RefactorOptions(), "t.py")
+    assert result.status == "failed"
+    assert result.output == source
+    assert any("E741" in v for v in result.violations)
+
+
+@pytest.mark.parametrize(
+    ("original", "rewrite"),
+    [
+        ("def f(l):\n    return l\n", "def f(l_):\n    return l_\n"),
+        (
+            "def f():\n    l = 1\n    return locals()\n",
+            "def f():\n    l_ = 1\n    return locals()\n",
+        ),
+        # only some uses renamed: not a faithful renaming
+        ("def f(x):\n    l = x\n    return l\n", "def f(x):\n    l_ = x\n    return x\n"),
+    ],
+)
+def test_gate_rejects_unsafe_renames(original, rewrite):
+    assert not check_equivalent(original, rewrite).equal
+
+
+def test_pep8_naming_findings_reported_not_fixed():
+    source = "class my_class:\n    def DoIt(self):\n        return 1\n"
+    result = refactor_source(source, RefactorOptions(), "t.py")
+    assert result.status == "unchanged"
+    assert {f.code for f in result.naming} == {"N801", "N802"}
+
+
+def test_batch_keeps_each_result_apart():
+    results = refactor_many(
+        [("a.py", "x=1\n"), ("b.py", "def (:\n"), ("c.pyi", "def f(x: int) -> int: ...\n")],
+        RefactorOptions(),
+    )
+    assert [r.status for r in results] == ["changed", "error", "unchanged"]
+    assert results[0].output == "x = 1\n"
+    assert results[1].error_line == 1

@@ -1,0 +1,177 @@
+"""Safe renames of ambiguous local names (pycodestyle E741: ``l``, ``O``, ``I``).
+
+A rename is safe only where nothing outside the function can observe the name: the name is a
+plain local variable of a function (never a parameter, which keyword callers may use, never a
+module global or class attribute, which other code may import or read), the function reads no
+frame or namespace dynamically (``locals()``, ``eval`` ...), and the new name occurs nowhere in
+the module. Where any of that fails, the name is left alone and reported.
+
+The new name is fixed (``l`` -> ``l_``), so the verification gate can undo a rename on the
+rewritten tree and compare it with the original without trusting the fixer
+(`reverse_renames`, used by `codeassist.verify`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+AMBIGUOUS = ("l", "O", "I")
+_QUICK = re.compile(r"\b[lOI]\b")
+# Anything that can read a function's variables by name defeats a rename.
+_DYNAMIC_NAMES = frozenset({"locals", "vars", "eval", "exec", "dir", "globals"})
+_DYNAMIC_ATTRS = frozenset({"_getframe", "currentframe", "f_locals", "f_back", "stack"})
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def new_name(old: str) -> str:
+    return old + "_"
+
+
+def module_identifiers(tree: ast.AST) -> set[str]:
+    """Every identifier spelled anywhere in the module (names, attributes, keywords ...)."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        for attr in ("id", "arg", "name", "asname", "attr", "rest"):
+            value = getattr(node, attr, None)
+            if isinstance(value, str):
+                found.add(value)
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            found.update(node.names)
+        if isinstance(node, ast.MatchClass):
+            found.update(node.kwd_attrs)
+    return found
+
+
+def _own_scope_nodes(func: ast.AST):
+    """Nodes evaluated in ``func``'s own scope (nested scopes excluded, but a walrus inside a
+    comprehension binds in the function, so comprehensions are entered)."""
+    stack = list(ast.iter_child_nodes(func))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, _SCOPES):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def binds_locally(func: ast.AST, name: str) -> bool:
+    for node in _own_scope_nodes(func):
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
+            return True
+    return False
+
+
+def rename_is_safe(func: ast.AST, old: str, module_ids: set[str]) -> str | None:
+    """Why renaming ``old`` across ``func``'s subtree is unsafe, or None when it is safe."""
+    if new_name(old) in module_ids:
+        return f"'{new_name(old)}' is already used in the module"
+    if not binds_locally(func, old):
+        return f"'{old}' is not a local variable of {getattr(func, 'name', '?')}"
+    for node in ast.walk(func):
+        if isinstance(node, ast.arg) and node.arg == old:
+            return f"'{old}' is a parameter (keyword callers would break)"
+        if isinstance(node, ast.Global | ast.Nonlocal) and old in node.names:
+            return f"'{old}' is declared global/nonlocal"
+        if isinstance(node, ast.ExceptHandler | ast.alias | ast.MatchAs | ast.MatchStar):
+            if old in (getattr(node, "name", None), getattr(node, "asname", None)):
+                return f"'{old}' is bound by except/import/match"
+        if isinstance(node, ast.MatchMapping) and node.rest == old:
+            return f"'{old}' is bound by match"
+        if isinstance(node, (*_FUNCTIONS, ast.ClassDef)) and node is not func and node.name == old:
+            return f"'{old}' names a nested definition"
+        if isinstance(node, ast.ClassDef) and any(
+            isinstance(n, ast.Name) and n.id == old for n in ast.walk(node)
+        ):
+            return f"'{old}' is used in a nested class body"
+        if isinstance(node, ast.Name) and node.id in _DYNAMIC_NAMES:
+            return f"the function calls {node.id}(), which can read '{old}' by name"
+        if isinstance(node, ast.Attribute) and node.attr in _DYNAMIC_ATTRS:
+            return f"the function inspects frames ({node.attr}), which can read '{old}'"
+    return None
+
+
+def _functions_outermost_first(tree: ast.AST):
+    stack = [tree]
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, _FUNCTIONS):
+            yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def plan_renames(tree: ast.AST) -> tuple[list[tuple[ast.Name, str]], list[tuple[int, str]]]:
+    """Name nodes to rename (node, new name) and, for ambiguous names that stay, why."""
+    module_ids = module_identifiers(tree)
+    renames: list[tuple[ast.Name, str]] = []
+    done: set[int] = set()  # ids of Name nodes already covered by an outer function
+    refused: list[tuple[int, str]] = []
+    for func in _functions_outermost_first(tree):
+        for old in AMBIGUOUS:
+            names = [n for n in ast.walk(func) if isinstance(n, ast.Name) and n.id == old]
+            if not names or id(names[0]) in done or not binds_locally(func, old):
+                continue
+            why = rename_is_safe(func, old, module_ids)
+            if why is not None:
+                refused.append((names[0].lineno, why))
+                continue
+            renames.extend((n, new_name(old)) for n in names)
+            done.update(id(n) for n in names)
+    return renames, refused
+
+
+def fix_ambiguous_names(source: str) -> str:
+    """Rename ambiguous local variables where `rename_is_safe`; everything else is kept."""
+    if not _QUICK.search(source):
+        return source
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    if not any(isinstance(n, ast.Name) and n.id in AMBIGUOUS for n in ast.walk(tree)):
+        return source
+    renames, _ = plan_renames(tree)
+    if not renames:
+        return source
+    lines = [line.encode("utf-8") for line in source.splitlines(keepends=True)]
+    # ast offsets are UTF-8 byte columns; edit right to left so earlier offsets stay valid.
+    for node, name in sorted(renames, key=lambda r: (r[0].lineno, r[0].col_offset), reverse=True):
+        row = node.lineno - 1
+        line = lines[row]
+        if node.end_lineno != node.lineno or line[node.col_offset : node.end_col_offset] != (
+            node.id.encode()
+        ):
+            return source  # positions we cannot trust: change nothing
+        lines[row] = line[: node.col_offset] + name.encode() + line[node.end_col_offset :]
+    return b"".join(lines).decode("utf-8")
+
+
+def reverse_renames(original: ast.AST, rewritten: ast.AST) -> int:
+    """Undo, in ``rewritten``, every ambiguous-name rename that is safe judged on the code
+    itself; returns how many functions were reversed. The caller then compares the trees:
+    a rename that was not a faithful, safe alpha-renaming leaves them different."""
+    renamed = {new_name(old) for old in AMBIGUOUS}
+    if not any(isinstance(n, ast.Name) and n.id in renamed for n in ast.walk(rewritten)):
+        return 0
+    module_ids = module_identifiers(original)
+    count = 0
+    for func in _functions_outermost_first(rewritten):
+        for old in AMBIGUOUS:
+            new = new_name(old)
+            names = [n for n in ast.walk(func) if isinstance(n, ast.Name)]
+            if not any(n.id == new for n in names) or any(n.id == old for n in names):
+                continue
+            for n in names:
+                if n.id == new:
+                    n.id = old
+            # Judge safety on the reversed function, i.e. on what the original must have been
+            # for the trees to compare equal.
+            if rename_is_safe(func, old, module_ids) is not None:
+                for n in names:
+                    if n.id == old:
+                        n.id = new
+                continue
+            count += 1
+    return count
