@@ -38,7 +38,7 @@ from codeassist.verify import check_equivalent, parse_source, pycodestyle_violat
 
 # Cheap necessary conditions for each fixer to have anything to do (false positives only cost
 # a fixer run): whitespace before a colon, a bare except.
-_MAYBE_SLICE_SPACE = re.compile(r"\S[ \t]+:")
+_MAYBE_SLICE_SPACE = re.compile(r"\[[^\]\n]*\S[ \t]+:")
 _MAYBE_BARE_EXCEPT = re.compile(r"\bexcept\s*:")
 _AMBIGUOUS_CODES = ("E741", "E742", "E743")
 
