@@ -10,8 +10,9 @@ test says they could change.
 Then the gate, always on: the result parses, its syntax tree equals the original's up to the
 named rewrites of `codeassist.verify`, a second pass changes nothing, and under pep8
 pycodestyle finds nothing — after ``# noqa`` for the few codes that have no behaviour-preserving
-fix (`codeassist.noqa`; ``add_noqa=False`` turns it off). A source that fails any check is
-returned unchanged with the reason. pep8-naming findings are reported, never fixed.
+fix (`codeassist.noqa`; ``add_noqa=False`` turns it off), and except ambiguous names that no
+rename can safely fix (a parameter, a global), which are reported. A source that fails any
+check is returned unchanged with the reason. pep8-naming findings are reported, never fixed.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class RefactorResult:
     original and ``reason`` says why) or "error" (the input does not parse). ``rewrites`` names
     the behaviour-preserving rewrites used; ``violations`` are pycodestyle findings left (only
     when failed); ``annotated`` the (line, code) pairs given a ``# noqa``; ``naming`` the
-    pep8-naming findings in the output, reported for a human to decide.
+    pep8-naming findings in the output and ``kept_names`` the ambiguous names (E741-E743)
+    that no rename could safely fix, both reported for a human to decide.
     """
 
     path: str
@@ -65,6 +67,7 @@ class RefactorResult:
     over_target: tuple[FunctionComplexity, ...] = field(default=())
     annotated: tuple[tuple[int, str], ...] = ()
     naming: tuple[NamingFinding, ...] = ()
+    kept_names: tuple[str, ...] = ()
     error_line: int = 0
 
     @property
@@ -124,12 +127,17 @@ class _Batch:
             self.problem[i] = f"no fixed point after {self.options.max_iterations} passes"
 
 
-def _refused_renames(source: str) -> list[str]:
-    try:
-        _, refused = plan_renames(parse_source(source))
-    except SyntaxError:
-        return []
-    return [f"line {line}: {why}" for line, why in refused]
+def _kept_names(source: str, kept: list) -> tuple[str, ...]:
+    """Each ambiguous name left, with why no rename was safe."""
+    if not kept:
+        return ()
+    _, refused = plan_renames(parse_source(source))
+    why_at = dict(refused)
+    return tuple(
+        f"{v.line}:{v.column} {v.code} {v.message}: kept, "
+        + why_at.get(v.line, "no provably safe rename (parameter, global or class attribute)")
+        for v in kept
+    )
 
 
 def _failed(
@@ -214,19 +222,22 @@ def refactor_many(
             reason = f"syntax tree changed: {equivalence.reason}"
             results[i] = _failed(path, source, reason, complexity[i], options)
             continue
+        kept_names: tuple[str, ...] = ()
         if pep8:
             text_checked, left = checked.get(i, (None, []))
             if text_checked != current:
                 left = pycodestyle_violations(current, options.line_length)
+            # E741-E743 with no safe rename are the one exception the gate reports rather
+            # than refuses: renaming a parameter, global or class attribute could break code
+            # elsewhere, and refusing would leave every other fix in the file undone.
+            kept = [v for v in left if v.code in _AMBIGUOUS_CODES]
+            left = [v for v in left if v.code not in _AMBIGUOUS_CODES]
             if left:
                 shown = tuple(f"{v.line}:{v.column} {v.code} {v.message}" for v in left)
                 reason = f"{len(left)} pycodestyle violation(s) cannot be fixed safely"
-                if any(v.code in _AMBIGUOUS_CODES for v in left):
-                    refused = _refused_renames(current)
-                    if refused:
-                        reason += "; ambiguous names kept: " + "; ".join(refused[:3])
                 results[i] = _failed(path, source, reason, complexity[i], options, shown)
                 continue
+            kept_names = _kept_names(current, kept)
         output = current.replace("\n", newlines[i]) if newlines[i] != "\n" else current
         results[i] = RefactorResult(
             path,
@@ -237,6 +248,7 @@ def refactor_many(
             complexity=complexity[i],
             over_target=tuple(f for f in complexity[i] if f.complexity > options.max_complexity),
             annotated=tuple(annotated.get(i, ())),
+            kept_names=kept_names if pep8 else (),
         )
     if pep8:
         _attach_naming(results, suffixes)

@@ -43,6 +43,7 @@ class FileOutcome:
     output: str | None = None  # the new text for stdin input
     annotated: tuple[tuple[int, str], ...] = ()  # (line, code) given a noqa comment
     naming: tuple[str, ...] = ()  # pep8-naming findings, "line:col CODE message"
+    kept_names: tuple[str, ...] = ()  # E741-E743 with no safe rename, and why
 
     def to_dict(self) -> dict:
         return {
@@ -53,6 +54,7 @@ class FileOutcome:
             "rewrites": [{"name": n, "sites": c} for n, c in self.rewrites],
             "noqa_added": [{"line": line, "code": code} for line, code in self.annotated],
             "naming": list(self.naming),
+            "ambiguous_names_kept": list(self.kept_names),
             "complexity_over_target": [
                 {"function": n, "line": line, "complexity": c} for n, line, c in self.over_target
             ],
@@ -102,6 +104,7 @@ def _outcome(source: SourceFile, result: RefactorResult) -> FileOutcome:
         output=result.output,
         annotated=result.annotated,
         naming=tuple(map(str, result.naming)),
+        kept_names=result.kept_names,
     )
 
 

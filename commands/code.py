@@ -157,6 +157,8 @@ def _render(report, fmt: str) -> None:
             click.echo(f"{verb} {o.path}", err=True)
         for line, code in o.annotated:
             click.echo(f"{o.path}:{line}: {code} has no safe fix: added '# noqa: {code}'", err=True)
+        for kept in o.kept_names:
+            click.echo(f"{o.path}:{kept}", err=True)
         for finding in o.naming:
             click.echo(f"{o.path}:{finding} (pep8-naming: reported, not renamed)", err=True)
         for name, line, value in o.over_target:

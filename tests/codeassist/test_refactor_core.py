@@ -115,11 +115,14 @@ def test_ambiguous_local_renamed_and_still_clean():
         "def f():\n    l_ = 0\n    l = 1\n    return l + l_\n",  # the new name is taken
     ],
 )
-def test_ambiguous_name_without_safe_rename_is_left_and_reported(source):
-    result = refactor_source(source, RefactorOptions(), "t.py")
-    assert result.status == "failed"
-    assert result.output == source
-    assert any("E741" in v for v in result.violations)
+def test_ambiguous_name_without_safe_rename_is_kept_and_reported(source):
+    result = refactor_source(source + "x=1\n", RefactorOptions(), "t.py")
+    assert result.status == "changed", result.reason  # the rest of the file is still fixed
+    assert "x = 1" in result.output
+    assert "l_ =" not in result.output.replace("l_ = 0", "")
+    assert len(result.kept_names) == 1 and "E741" in result.kept_names[0]
+    left = pycodestyle_violations(result.output, 79)
+    assert [v.code for v in left] == ["E741"]
 
 
 @pytest.mark.parametrize(

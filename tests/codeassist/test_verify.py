@@ -60,7 +60,11 @@ def test_stdlib_corpus_never_broken():
             assert result.output == source, path
             continue
         assert check_equivalent(source, result.output).equal, path
-        assert pycodestyle_violations(result.output, 79) == [], path
+        left = pycodestyle_violations(result.output, 79)
+        # The only violations allowed to stay are ambiguous names with no safe rename, and
+        # each of those is reported.
+        assert all(v.code in ("E741", "E742", "E743") for v in left), (path, left)
+        assert len(result.kept_names) == len(left), path
         refactored += 1
-    # Measured: 20 of 25 sampled files (seed 6) come out clean; the rest are refused.
-    assert refactored >= len(sample) // 2, refactored
+    # Measured: 25 of 25 sampled files (seed 6) come out clean or with reported names only.
+    assert refactored >= len(sample) - 2, refactored
