@@ -190,10 +190,17 @@ def string_keys(values: pd.Series) -> np.ndarray:
     """Values as strings, as ``astype("string")`` writes them; None where missing."""
     if len(values) > _SMALL:
         return values.astype("string").to_numpy(dtype=object, na_value=None)
-    missing = values.isna().to_numpy()
-    return np.array(
-        [None if m else str(v) for v, m in zip(values.tolist(), missing, strict=True)],
-        dtype=object,
+    out = np.empty(len(values), dtype=object)
+    out[:] = [None if _missing(v) else str(v) for v in values.tolist()]
+    return out
+
+
+def _missing(value: Any) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and value != value)
     )
 
 
@@ -478,14 +485,12 @@ def label_events(frame: pd.DataFrame, schema: FeatureSchema) -> LabelEvents:
     known = label_known_ms(frame, schema.config)
     cutoff = schema.cutoff_ms if schema.cutoff_ms is not None else np.iinfo(np.int64).min
     usable = (known != never) & (known > cutoff)
-    y = np.zeros(len(frame))
-    if "is_fraud" in frame.columns:
-        y = pd.to_numeric(frame["is_fraud"], errors="coerce").fillna(0).to_numpy(float)
-    keys = {
-        col: string_keys(frame[col])[usable]
-        for col in RISK_COLUMNS
-        if f"{col}_risk" in schema.names and col in frame.columns
-    }
+    cols = [c for c in RISK_COLUMNS if f"{c}_risk" in schema.names and c in frame.columns]
+    if not usable.any():  # e.g. a stored history without labels: skip the conversions
+        empty = {c: np.empty(0, dtype=object) for c in cols}
+        return LabelEvents(np.empty(0, dtype=np.int64), np.empty(0), empty)
+    y = pd.to_numeric(frame["is_fraud"], errors="coerce").fillna(0).to_numpy(float)
+    keys = {col: string_keys(frame[col])[usable] for col in cols}
     return LabelEvents(known_ms=known[usable].astype(np.int64), is_fraud=y[usable], keys=keys)
 
 
@@ -544,26 +549,41 @@ def single_frame(txn: Mapping[str, Any], history: pd.DataFrame) -> pd.DataFrame:
     """The customer's history up to ``txn``'s time, then ``txn`` (unlabelled) as the last row.
 
     The frame `features_for_one` computes over; single-transaction scoring also feeds it to
-    the sequence model, so it is built once per transaction.
+    the sequence model, so it is built once per transaction, column by column (a
+    `pd.concat` of history and row costs more than all the features on one customer).
     """
-    row = pd.DataFrame([dict(txn)])
-    row["timestamp"] = pd.to_datetime(row["timestamp"], utc=True)
-    if "label_time" in row.columns:
-        row["label_time"] = pd.to_datetime(row["label_time"], utc=True)
-    if len(history):
-        hist = history
-        if not isinstance(hist["timestamp"].dtype, pd.DatetimeTZDtype):
-            hist = hist.assign(timestamp=pd.to_datetime(hist["timestamp"], utc=True))
-        ts = row["timestamp"].iloc[0]
-        hist = hist[hist["timestamp"] <= ts]
-        combined = pd.concat([hist, row], ignore_index=True)
-    else:
-        combined = row
+    stamp = pd.Timestamp(txn["timestamp"])
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    hist_ts = history["timestamp"] if "timestamp" in history.columns else None
+    if hist_ts is not None and not isinstance(hist_ts.dtype, pd.DatetimeTZDtype):
+        hist_ts = pd.to_datetime(hist_ts, utc=True)
+    keep = (
+        np.ones(0, dtype=bool)
+        if hist_ts is None or len(history) == 0
+        else timestamps_ms(hist_ts) <= stamp.value // 1_000_000
+    )
+    columns = list(history.columns) + [c for c in txn if c not in history.columns]
+    data: dict[str, Any] = {}
+    for col in columns:
+        if col in history.columns:
+            values = history[col].to_numpy(dtype=object)[keep].tolist()
+        else:
+            values = [None] * int(keep.sum())
+        values.append(txn.get(col))
+        data[col] = values
+    data["timestamp"] = [*(hist_ts[keep] if hist_ts is not None else []), stamp]
+    combined = pd.DataFrame(data)
+    for col in ("timestamp", "label_time"):
+        if col in combined.columns:
+            combined[col] = pd.to_datetime(combined[col], utc=True)
     # The incoming transaction is not yet labelled: its own label must not feed its features.
     if "is_fraud" in combined.columns:
-        combined.loc[combined.index[-1], "is_fraud"] = pd.NA
-    if "amount" in combined.columns and combined["amount"].dtype.kind != "f":
-        combined["amount"] = pd.to_numeric(combined["amount"], errors="coerce")
+        labels = pd.to_numeric(combined["is_fraud"], errors="coerce").astype("Float64")
+        labels.iloc[-1] = pd.NA
+        combined["is_fraud"] = labels
+    for col in ("amount", "lat", "lon"):
+        if col in combined.columns and combined[col].dtype.kind != "f":
+            combined[col] = pd.to_numeric(combined[col], errors="coerce")
     return combined
 
 
