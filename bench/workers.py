@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -21,6 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -219,8 +221,36 @@ def simulate_file(root: Path, rows: int) -> tuple[Path, list[dict], str]:
     return path, json.loads(sample.to_json(orient="records")), source
 
 
-def throughput_table(args: argparse.Namespace, root: Path, path: Path) -> list[tuple[int, float]]:
-    """Seconds to score ``path`` end to end with 1 and 2 workers on Redis."""
+_STAMP = r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): [A-Z]+/[^\]]+\] "
+
+
+def _stamp(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+
+
+def busy_seconds(home: Path) -> dict[str, float]:
+    """Seconds the workers spent per task kind, read from their logs.
+
+    ``split`` is the score_file task (received to ignored: it stores no result of its own),
+    ``chunks`` the sum of score_chunk run times, ``aggregate`` the aggregation's.
+    """
+    text = "".join(p.read_text(errors="replace") for p in home.glob("bench-worker-*.log"))
+    busy = {"split": 0.0, "chunks": 0.0, "aggregate": 0.0}
+    for name, seconds in re.findall(
+        r"Task moesuite\.fraud\.(score_chunk|aggregate)\[[^\]]+\] succeeded in ([0-9.]+)s", text
+    ):
+        busy["chunks" if name == "score_chunk" else "aggregate"] += float(seconds)
+    received = re.findall(_STAMP + r"Task moesuite\.fraud\.score_file\[[^\]]+\] received", text)
+    ignored = re.findall(_STAMP + r"Task moesuite\.fraud\.score_file\[[^\]]+\] ignored", text)
+    if received and ignored:
+        busy["split"] = _stamp(ignored[-1]) - _stamp(received[-1])
+    return busy
+
+
+def throughput_table(
+    args: argparse.Namespace, root: Path, path: Path
+) -> list[tuple[int, float, dict[str, float], str]]:
+    """Seconds to score ``path`` end to end with 1 and 2 workers on Redis, worker busy time."""
     rows = []
     for count in (1, 2):
         settings = _stack(root, "redis", args.redis)
@@ -234,10 +264,13 @@ def throughput_table(args: argparse.Namespace, root: Path, path: Path) -> list[t
             result = client.result(job_id, timeout=3600)
             seconds = time.perf_counter() - start
             assert result["ok"] and result["rows_scored"] > 0, result
+            assert result["reconciled"], result
+            time.sleep(0.5)  # let the last log lines reach the files
+            busy = busy_seconds(settings.home)
         finally:
             client.close()
             stop_workers(processes)
-        rows.append((count, seconds))
+        rows.append((count, seconds, busy, result["ingest"]))
     return rows
 
 
@@ -247,23 +280,31 @@ def main() -> None:
     parser.add_argument("--chunk-rows", type=int, default=20_000)
     parser.add_argument("--latency-calls", type=int, default=200)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--no-latency", action="store_true", help="skip the round-trip table")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
         root = Path(tmp)
         path, transactions, source = simulate_file(root, args.rows)
         throughput = throughput_table(args, root, path)
-        latency = latency_table(args, root, transactions)
+        latency = [] if args.no_latency else latency_table(args, root, transactions)
         print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
         print()
         print(f"Scoring {args.rows:,} rows from {source} (chunks of {args.chunk_rows:,}) on Redis:")
-        print("| workers | seconds | rows/s | speed-up |")
-        print("|---|---|---|---|")
+        print(
+            "| workers | seconds | rows/s | speed-up | ingest | worker busy s: split / "
+            "chunks / aggregate |"
+        )
+        print("|---|---|---|---|---|---|")
         base = throughput[0][1]
-        for count, seconds in throughput:
+        for count, seconds, busy, ingest in throughput:
             print(
-                f"| {count} | {seconds:.1f} | {args.rows / seconds:,.0f} | {base / seconds:.2f}x |"
+                f"| {count} | {seconds:.1f} | {args.rows / seconds:,.0f} | {base / seconds:.2f}x "
+                f"| {ingest} | {busy['split']:.1f} / {busy['chunks']:.1f} / "
+                f"{busy['aggregate']:.1f} |"
             )
+        if not latency:
+            return
         print()
         print("| transport | task | p50 ms | p99 ms |")
         print("|---|---|---|---|")

@@ -17,6 +17,7 @@ from kombu import Exchange, Queue
 
 from settings import Settings, load_settings
 from workers.errors import WorkersError
+from workers.housekeeping import Housekeeping
 from workers.transport import (
     LEASE_OPTION,
     POLL_OPTION,
@@ -52,6 +53,10 @@ class WorkerOptions:
         queue_prefix: Prefix of every queue name, to share one broker between deployments.
         chunk_rows: Target rows per chunk when a scoring job is fanned out.
         jobs_dir: Where job chunks and chunk results live; default ``<home>/jobs``.
+        jobs_retention: Seconds a job folder left behind (a cancelled or crashed job) is kept
+            after its last write; a finished job's chunk files are removed at once.
+        housekeeping_interval: Seconds between a worker's result and job-folder expiry runs
+            (also run at worker start; no celery beat needed).
     """
 
     soft_time_limit: float = 1800.0
@@ -67,12 +72,18 @@ class WorkerOptions:
     queue_prefix: str = ""
     chunk_rows: int = 50_000
     jobs_dir: str | None = None
+    jobs_retention: float = 7 * 24 * 3600
+    housekeeping_interval: float = 3600.0
 
     def __post_init__(self) -> None:
         if self.time_limit <= self.soft_time_limit:
             raise WorkersError(
                 f"[workers] time_limit ({self.time_limit}) must exceed soft_time_limit "
                 f"({self.soft_time_limit})"
+            )
+        if self.housekeeping_interval <= 0:
+            raise WorkersError(
+                f"[workers] housekeeping_interval must be > 0, got {self.housekeeping_interval}"
             )
         if self.chunk_rows < 1:
             raise WorkersError(f"[workers] chunk_rows must be >= 1, got {self.chunk_rows}")
@@ -187,6 +198,8 @@ def create_app(settings: Settings, options: WorkerOptions | None = None) -> Suit
         imports=("workers.tasks",),
         **conf,
     )
+    # Expiry of results and job folders without celery beat.
+    app.steps["worker"].add(Housekeeping)
     # Registers the shared tasks on this app too (they bind to every app).
     import workers.tasks  # noqa: F401
 

@@ -1,9 +1,11 @@
 """What the tasks run: job files (chunks, chunk results, outputs) around calls to the domain.
 
-A scoring job lives in ``<jobs_dir>/<job_id>/``: ``chunk-00000.parquet`` (input rows, one
-customer's rows always in one chunk so each sequence is scored whole),
-``chunk-00000.scored.parquet`` and ``chunk-00000.json`` (the chunk's summary, written last:
-its presence means the chunk is done).
+A scoring job lives in ``<jobs_dir>/<job_id>/``: ``manifest.json``, ``chunk-00000.arrow``
+(raw input rows) or ``chunk-00000.parquet`` (validated rows) — one customer's rows always in
+one chunk so each sequence is scored whole —, ``chunk-00000.scored.parquet`` (or ``.csv``, as
+the output) and ``chunk-00000.json`` (the chunk's summary, written last: its presence means
+the chunk is done). When the job is aggregated only ``result.json`` is left; housekeeping
+removes folders older than the retention.
 Every file is written to a temporary name and renamed, so a redelivered chunk either finds a
 finished result or rewrites the same one; it never appends.
 """
@@ -13,18 +15,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from celery import Celery, states
 
-from workers import resources
+from workers import partition, resources
 from workers.errors import ChunksPending, JobInputError
 
-CUSTOMER_COLUMN = "customer_id"
 _MAX_REJECTIONS_REPORTED = 20
 
 
@@ -75,62 +79,82 @@ def is_cancelled(app: Celery, job_id: str) -> bool:
 # --- fraud scoring ---------------------------------------------------------------------------
 
 
-def split_by_customer(frame: pd.DataFrame, chunk_rows: int) -> list[pd.DataFrame]:
-    """Split rows into chunks of about ``chunk_rows`` with each customer's rows in one chunk.
+def _manifest(directory: Path) -> dict[str, Any]:
+    return json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
 
-    Customers are packed in order of first appearance; a customer with more rows than
-    ``chunk_rows`` gets a chunk of its own rather than being cut.
+
+def _summary_path(directory: Path, index: int) -> Path:
+    return directory / f"chunk-{index:05d}.json"
+
+
+def split_job(
+    app: Celery,
+    job_id: str,
+    path: Path,
+    output: Path,
+    options: dict[str, Any],
+    enqueue: Callable[[int, str], None],
+) -> dict[str, Any]:
+    """Write a job's manifest and chunks, calling ``enqueue(index, chunk)`` after each chunk.
+
+    Plain CSV input is only grouped by customer here (raw chunks, validated by their chunk
+    tasks in parallel); other input is read and validated whole first (see
+    `workers.partition`). The manifest is written before the first chunk, so whichever task
+    finishes the last chunk knows it is the last.
     """
-    if CUSTOMER_COLUMN not in frame.columns:
-        raise JobInputError(
-            "<input>", f"no {CUSTOMER_COLUMN!r} column to split by", CUSTOMER_COLUMN
-        )
-    if frame.empty:
-        return []
-    codes, _ = pd.factorize(frame[CUSTOMER_COLUMN], sort=False)
-    counts = pd.Series(codes).value_counts(sort=False).sort_index()
-    chunk_of_customer = []
-    chunk, filled = 0, 0
-    for count in counts.to_numpy():
-        if filled and filled + count > chunk_rows:
-            chunk, filled = chunk + 1, 0
-        chunk_of_customer.append(chunk)
-        filled += int(count)
-    row_chunk = pd.Series(chunk_of_customer).to_numpy()[codes]
-    return [frame[row_chunk == i] for i in range(chunk + 1)]
-
-
-def split_job(app: Celery, job_id: str, path: Path, options: dict[str, Any]) -> dict[str, Any]:
-    """Read and validate the input file, write its chunks and manifest, return the manifest."""
+    from fraud.pan import load_or_create_pan_key
     from fraud.pipeline import read_input
 
     chunk_rows = int(options.get("chunk_rows", app.options.chunk_rows))
-    column_map = options.get("column_map")
-    if column_map is not None and not isinstance(column_map, dict):
+    column_map = options.get("column_map") or {}
+    if not isinstance(column_map, dict):
         raise JobInputError(
             str(path), "column_map must map input names to canonical ones", "column_map"
         )
-    from fraud.pan import load_or_create_pan_key
-
+    if not path.is_file():
+        raise JobInputError(str(path), "no such file")
     pan_key = load_or_create_pan_key(app.settings.home)
-    frame, rejections, rows_in = read_input(path, column_map, pan_key)
     directory = job_dir(app, job_id)
-    chunks = []
-    for i, part in enumerate(split_by_customer(frame, chunk_rows)):
-        chunk_path = directory / f"chunk-{i:05d}.parquet"
-        if not chunk_path.exists():
-            write_frame_atomic(part.reset_index(drop=True), chunk_path)
-        chunks.append(str(chunk_path))
-    manifest = {
-        "chunks": chunks,
-        "rows_in": int(rows_in),
-        "rows_valid": len(frame),
-        "rejected": {
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, Any] = {
+        "source": str(path),
+        "output": str(output),
+        "column_map": column_map,
+        "keep_files": bool(options.get("keep_job_files", False)),
+    }
+    table = partition.raw_csv_table(path)
+    plan = None
+    if table is not None:
+        plan = partition.plan_raw(table, path, column_map, pan_key, chunk_rows)
+    if plan is not None:
+        chunks = [directory / f"chunk-{i:05d}.arrow" for i in range(len(plan.bounds))]
+        manifest.update(
+            kind="raw",
+            now=plan.now,
+            chunks=[str(c) for c in chunks],
+            rows_in=0,
+            rejected={"count": 0, "first": []},
+        )
+        write_json_atomic(directory / "manifest.json", manifest)
+        partition.write_raw_chunks(plan, chunks.__getitem__, lambda i, p: enqueue(i, str(p)))
+        return manifest
+    frame, rejections, rows_in = read_input(path, column_map, pan_key)
+    parts = partition.split_by_customer(frame, chunk_rows)
+    chunks = [directory / f"chunk-{i:05d}.parquet" for i in range(len(parts))]
+    manifest.update(
+        kind="validated",
+        chunks=[str(c) for c in chunks],
+        rows_in=int(rows_in),
+        rejected={
             "count": len(rejections),
             "first": [_rejection_json(r) for r in rejections[:_MAX_REJECTIONS_REPORTED]],
         },
-    }
+    )
     write_json_atomic(directory / "manifest.json", manifest)
+    for i, (part, chunk_path) in enumerate(zip(parts, chunks, strict=True)):
+        if not chunk_path.exists():
+            write_frame_atomic(part.reset_index(drop=True), chunk_path)
+        enqueue(i, str(chunk_path))
     return manifest
 
 
@@ -157,30 +181,69 @@ def _review_engine(app: Celery) -> Any:
     return get_engine(app.settings.database_url)
 
 
+def _part_suffix(output: str) -> str:
+    return ".csv" if output.lower().endswith(".csv") else ".parquet"
+
+
 def score_chunk(
     app: Celery, job_id: str, index: int, chunk: Path, options: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """Score one chunk file, write its scored rows and summary; reuse them when present."""
+    """Validate (raw chunks) and score one chunk; write its scored part, then its summary.
+
+    A chunk whose summary exists returns it: a redelivered chunk never scores twice.
+    """
     from fraud.pipeline import score_frame
 
-    summary_path = chunk.with_suffix(".json")
+    directory = job_dir(app, job_id)
+    summary_path = _summary_path(directory, index)
     if summary_path.exists():
         return json.loads(summary_path.read_text(encoding="utf-8"))
-    frame = pd.read_parquet(chunk)
+    manifest = _manifest(directory)
+    rows_read, rejections = 0, []
+    if manifest["kind"] == "raw":
+        from fraud.pan import load_or_create_pan_key
+
+        ingested = partition.validate_raw_chunk(
+            chunk,
+            manifest["source"],
+            manifest["column_map"],
+            load_or_create_pan_key(app.settings.home),
+            manifest["now"],
+        )
+        frame, rows_read, rejections = ingested.frame, ingested.rows_in, ingested.rejections
+    else:
+        frame = pd.read_parquet(chunk)
     result = score_frame(frame, fraud_bundle(app), engine=_review_engine(app))
-    scored_path = chunk.with_suffix(".scored.parquet")
+    scored_path = directory / f"chunk-{index:05d}.scored{_part_suffix(manifest['output'])}"
     write_frame_atomic(result.frame, scored_path)
-    summary = {"index": index, "rows": len(result.frame), **result.summary()}
-    summary["scored_path"] = str(scored_path)
+    summary = {
+        "ok": True,
+        "index": index,
+        "rows": len(result.frame),
+        **result.summary(),
+        "rows_read": int(rows_read),
+        "rejected": {
+            "count": len(rejections),
+            "first": [_rejection_json(r) for r in rejections[:_MAX_REJECTIONS_REPORTED]],
+        },
+        "scored_path": str(scored_path),
+    }
     write_json_atomic(summary_path, summary)
     return summary
+
+
+def record_chunk_error(app: Celery, job_id: str, index: int, error: dict[str, Any]) -> None:
+    """Record a chunk's error result as its summary, so the job still completes (with it)."""
+    summary_path = _summary_path(job_dir(app, job_id), index)
+    if not summary_path.exists():
+        write_json_atomic(summary_path, {"index": index, **error, "ok": False})
 
 
 def chunks_done(app: Celery, job_id: str) -> dict[str, Any]:
     """Progress of a job: chunks finished out of all, read from the job directory."""
     directory = job_dir(app, job_id)
     try:
-        total = len(json.loads((directory / "manifest.json").read_text("utf-8"))["chunks"])
+        total = len(_manifest(directory)["chunks"])
     except (OSError, ValueError, KeyError):
         total = None
     done = len(list(directory.glob("chunk-*.json")))
@@ -200,43 +263,126 @@ def _sum_counts(items: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def aggregate(
-    app: Celery, job_id: str, chunk_results: list[dict[str, Any]], output: Path
-) -> dict[str, Any]:
-    """Concatenate the scored chunks (in chunk order) into ``output``; sum their summaries.
+def _concat_csv(parts: list[Path], output: Path) -> None:
+    """Join CSV parts byte for byte: the first part's header, then every part's rows."""
 
-    The manifest and the chunk summaries on disk are the truth, not ``chunk_results``: a chunk
-    redelivered after a worker died may report twice to the chord, so its list can repeat one
-    chunk and lack another. A chunk not finished yet raises `ChunksPending` (retried).
+    def write(tmp: Path) -> None:
+        header = None
+        with tmp.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as fh:
+                    first = fh.readline()
+                    if header is None:
+                        header = first
+                        out.write(first)
+                    elif first != header:
+                        raise JobInputError(str(part), "scored parts have different columns")
+                    shutil.copyfileobj(fh, out, 1 << 20)
+
+    _atomic_path(output, write)
+
+
+def _concat_parquet(parts: list[Path], output: Path) -> None:
+    """Join Parquet parts table by table with Arrow (no pandas round trip)."""
+
+    def write(tmp: Path) -> None:
+        schema = pq.read_schema(parts[0])
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for part in parts:
+                table = pq.read_table(part)
+                if table.schema != schema:
+                    # A column that is all-missing in one chunk reads as nulls there.
+                    table = table.cast(schema)
+                writer.write_table(table)
+
+    _atomic_path(output, write)
+
+
+def concat_parts(parts: list[Path], output: Path) -> None:
+    """Write the scored parts, in order, as one output file (CSV or Parquet, by suffix)."""
+    if not parts:
+        write_frame_atomic(pd.DataFrame(), output)
+        return
+    try:
+        if output.suffix.lower() == ".csv":
+            _concat_csv(parts, output)
+        else:
+            _concat_parquet(parts, output)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, JobInputError):
+        # Parts that disagree on columns or types: let pandas reconcile them.
+        readers = pd.read_csv if output.suffix.lower() == ".csv" else pd.read_parquet
+        frame = pd.concat([readers(p) for p in parts], ignore_index=True)
+        write_frame_atomic(frame, output)
+
+
+def finish_job_dir(directory: Path, result: dict[str, Any], keep_files: bool) -> None:
+    """Record the job's result in its folder and remove its chunks and parts.
+
+    ``result.json`` stays (a redelivered aggregation returns it) until the retention expires.
     """
-    failed = [r["error"] for r in chunk_results if not r.get("ok", True)]
-    if failed:
-        # The first chunk's error stands for the job (the same input problem, typically).
-        return {"ok": False, "error": failed[0], "chunk_errors": failed, "job_id": job_id}
+    write_json_atomic(directory / "result.json", result)
+    if keep_files:
+        return
+    for entry in directory.iterdir():
+        if entry.name != "result.json":
+            entry.unlink(missing_ok=True)
+
+
+def aggregate(app: Celery, job_id: str) -> dict[str, Any]:
+    """Join the scored parts (in chunk order) into the output; sum the chunk summaries.
+
+    The manifest and the chunk summaries on disk are the truth: a chunk redelivered after a
+    worker died may finish twice, and the last two chunks may both ask for the aggregation.
+    A chunk not finished yet raises `ChunksPending` (retried).
+    """
     directory = job_dir(app, job_id)
-    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    done = directory / "result.json"
+    if done.exists():
+        return json.loads(done.read_text(encoding="utf-8"))
+    manifest = _manifest(directory)
     summaries = []
-    for chunk in manifest["chunks"]:
-        summary_path = Path(chunk).with_suffix(".json")
+    for index in range(len(manifest["chunks"])):
+        summary_path = _summary_path(directory, index)
         if not summary_path.exists():
             raise ChunksPending(f"job {job_id}: {summary_path.name} not written yet")
         summaries.append(json.loads(summary_path.read_text(encoding="utf-8")))
-    frames = [pd.read_parquet(s["scored_path"]) for s in summaries]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    write_frame_atomic(frame, output)
-    totals = _sum_counts(summaries)
-    totals.pop("rows", None)
-    totals.pop("scored", None)
-    return {
+    failed = [s["error"] for s in summaries if not s.get("ok", True)]
+    keep = manifest.get("keep_files", False)
+    if failed:
+        # The first chunk's error stands for the job (the same input problem, typically).
+        result = {"ok": False, "error": failed[0], "chunk_errors": failed, "job_id": job_id}
+        finish_job_dir(directory, result, keep)
+        return result
+    output = Path(manifest["output"])
+    concat_parts([Path(s["scored_path"]) for s in summaries], output)
+    rows_scored = sum(int(s["rows"]) for s in summaries)
+    rows_in = int(manifest["rows_in"]) + sum(int(s.get("rows_read", 0)) for s in summaries)
+    rejected = [manifest["rejected"], *(s.get("rejected", {}) for s in summaries)]
+    first = sorted(
+        (r for group in rejected for r in group.get("first", [])),
+        key=lambda r: (r.get("line") or 0),
+    )[:_MAX_REJECTIONS_REPORTED]
+    rows_rejected = sum(int(group.get("count", 0)) for group in rejected)
+    totals = _sum_counts(
+        [
+            {k: v for k, v in s.items() if k not in ("rows", "scored", "rows_read", "rejected")}
+            for s in summaries
+        ]
+    )
+    result = {
         "job_id": job_id,
         "output": str(output),
         "chunks": len(summaries),
-        "rows_in": manifest["rows_in"],
-        "rows_scored": len(frame),
-        "rows_rejected": manifest["rejected"]["count"],
-        "rejections": manifest["rejected"]["first"],
+        "ingest": "per chunk" if manifest["kind"] == "raw" else "whole file",
+        "rows_in": rows_in,
+        "rows_scored": rows_scored,
+        "rows_rejected": rows_rejected,
+        "reconciled": rows_in == rows_scored + rows_rejected,
+        "rejections": first,
         "summary": totals,
     }
+    finish_job_dir(directory, result, keep)
+    return result
 
 
 def _json_default(value: Any) -> Any:

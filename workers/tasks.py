@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from amqp.exceptions import ConnectionError as AMQPConnectionError
-from celery import chord, shared_task
+from celery import shared_task, states
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from celery.utils.log import get_logger
@@ -146,47 +146,55 @@ def _preload(**_: Any) -> None:
 def score_file(self: Any, path: str, output: str, options: dict[str, Any] | None = None) -> Any:
     """Score a transaction file: split by customer, fan chunks out, aggregate one summary.
 
-    The job id is this task's id: the chord's aggregating task takes it over (``replace``), so
-    ``AsyncResult(job_id)`` ends with the summary.
+    Each chunk is queued as soon as it is written. The job id is this task's id: the
+    aggregation runs under the same id (queued by whichever chunk finishes last), so
+    ``AsyncResult(job_id)`` ends with the summary; this task stores no result of its own.
     """
     job_id = self.request.id
     _check_cancelled(self, job_id)
     options = dict(options or {})
 
+    def enqueue(index: int, chunk: str) -> None:
+        score_chunk.apply_async(
+            (job_id, index, chunk, options), task_id=f"{job_id}-chunk-{index:05d}"
+        )
+
     def split() -> dict[str, Any]:
-        return jobs.split_job(self.app, job_id, Path(path), options)
+        return jobs.split_job(self.app, job_id, Path(path), Path(output), options, enqueue)
 
     manifest = _run(self, split)
     if not manifest["ok"]:
         return manifest
-    header = [
-        score_chunk.s(job_id, i, chunk, options).set(task_id=f"{job_id}-chunk-{i:05d}")
-        for i, chunk in enumerate(manifest["chunks"])
-    ]
-    body = aggregate_job.s(job_id, output)
-    raise self.replace(chord(header, body))
+    if not manifest["chunks"]:
+        aggregate_job.apply_async((job_id,), task_id=job_id)
+    raise Ignore()
 
 
 @shared_task(bind=True, name="moesuite.fraud.score_chunk", **RETRY)
 def score_chunk(
     self: Any, job_id: str, index: int, chunk: str, options: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Score one chunk of a job; a redelivered chunk returns the result already written."""
+    """Score one chunk of a job; the last chunk to finish queues the aggregation."""
     _check_cancelled(self, job_id)
     result = _run(self, lambda: jobs.score_chunk(self.app, job_id, index, Path(chunk), options))
-    if not jobs.is_cancelled(self.app, job_id):
-        done = jobs.chunks_done(self.app, job_id)
+    if not result["ok"]:
+        jobs.record_chunk_error(self.app, job_id, index, result)
+    if jobs.is_cancelled(self.app, job_id):
+        return result
+    done = jobs.chunks_done(self.app, job_id)
+    if self.app.backend.get_task_meta(job_id)["status"] not in states.READY_STATES:
         self.update_state(task_id=job_id, state="PROGRESS", meta=done)
+    if done["chunks"] is not None and done["chunks_done"] >= done["chunks"]:
+        # Two chunks finishing together may both get here; the aggregation is idempotent.
+        aggregate_job.apply_async((job_id,), task_id=job_id)
     return result
 
 
 @shared_task(bind=True, name="moesuite.fraud.aggregate", **RETRY)
-def aggregate_job(
-    self: Any, chunk_results: list[dict[str, Any]], job_id: str, output: str
-) -> dict[str, Any]:
+def aggregate_job(self: Any, job_id: str) -> dict[str, Any]:
     """Join the chunk results into the output file and one summary (the job's result)."""
     _check_cancelled(self, job_id)
-    return _run(self, lambda: jobs.aggregate(self.app, job_id, chunk_results, Path(output)))
+    return _run(self, lambda: jobs.aggregate(self.app, job_id))
 
 
 @shared_task(bind=True, name="moesuite.fraud.score_one", **RETRY)

@@ -140,7 +140,9 @@ def _urls(request: pytest.FixtureRequest, kind: str, home: Path) -> tuple[str, s
     raise ValueError(kind)
 
 
-def make_stack(request: pytest.FixtureRequest, kind: str, home: Path) -> Stack:
+def make_stack(
+    request: pytest.FixtureRequest, kind: str, home: Path, workers_table: str = ""
+) -> Stack:
     broker, backend = _urls(request, kind, home)
     prefix = f"t{uuid.uuid4().hex[:8]}-"
     # Small visibility timeout and lease: a killed worker's task comes back within seconds.
@@ -148,7 +150,7 @@ def make_stack(request: pytest.FixtureRequest, kind: str, home: Path) -> Stack:
         "[workers]\n"
         f'queue_prefix = "{prefix}"\n'
         "visibility_timeout = 6.0\nsqlite_lease_timeout = 3.0\nrestore_interval = 1.0\n"
-        "soft_time_limit = 60.0\ntime_limit = 90.0\nresult_expires = 600\n",
+        "soft_time_limit = 60.0\ntime_limit = 90.0\nresult_expires = 600\n" + workers_table,
         encoding="utf-8",
     )
     settings = load_settings(
@@ -180,12 +182,13 @@ def stack(
 @pytest.fixture
 def stack_factory(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[str], Stack]]:
+) -> Iterator[Callable[..., Stack]]:
     """Build extra stacks (no worker started) for one test; their workers die in teardown."""
     made: list[Stack] = []
 
-    def build(kind: str) -> Stack:
-        built = make_stack(request, kind, tmp_path_factory.mktemp(f"extra-{kind}"))
+    def build(kind: str, workers_table: str = "") -> Stack:
+        home = tmp_path_factory.mktemp(f"extra-{kind}")
+        built = make_stack(request, kind, home, workers_table)
         made.append(built)
         return built
 

@@ -80,6 +80,7 @@ def _check_output(
     assert result["rows_in"] == len(expected) + 2
     assert result["rows_rejected"] == 2
     assert result["rows_scored"] == len(expected)
+    assert result["reconciled"] is True
     assert result["chunks"] >= ROWS // chunk_rows
     scored = pd.read_parquet(output)
     assert len(scored) == len(expected)
@@ -109,12 +110,14 @@ def test_score_job_end_to_end(stack, transactions, tmp_path: Path) -> None:
     assert progress, "no PROGRESS state seen"
     assert all(0 < done <= total == result["chunks"] for done, total in progress)
     assert [d for d, _ in progress] == sorted(d for d, _ in progress)
-    # Each customer's rows were scored in one chunk.
+    # Validated in the chunk tasks; rejections name the file, line and field.
+    assert result["ingest"] == "per chunk"
+    rejected = {(r["line"], r["field"]) for r in result["rejections"]}
+    assert rejected == {(ROWS + 2, "amount"), (ROWS + 3, "timestamp")}
+    assert {r["path"] for r in result["rejections"]} == {str(path.resolve())}
+    # The finished job's chunks and parts are gone; only its result is kept.
     job = stack.client.app.jobs_dir() / job_id
-    owners: dict[str, int] = {}
-    for i, chunk in enumerate(sorted(job.glob("chunk-*[0-9].parquet"))):
-        for customer in pd.read_parquet(chunk, columns=["customer_id"])["customer_id"].unique():
-            assert owners.setdefault(customer, i) == i
+    assert [p.name for p in job.iterdir()] == ["result.json"]
 
 
 def test_bad_score_input_is_an_error_result(stack, tmp_path: Path) -> None:

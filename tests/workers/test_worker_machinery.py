@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from settings import load_settings
 from workers.app import WorkerOptions, create_app
 from workers.errors import JobInputError, TransientError, WorkersError
-from workers.jobs import split_by_customer
+from workers.partition import split_by_customer
 from workers.tasks import TRANSIENT_ERRORS, error_result, transient_sql_errors
 from workers.transport import SQLiteTransport, sqlite_path
 
