@@ -125,9 +125,11 @@ def _keys(column: pa.ChunkedArray) -> pa.Array:
 
 @dataclass(frozen=True)
 class RawPlan:
-    """Raw chunks of one input: row positions of each chunk in the Arrow table, in file order."""
+    """Raw chunks of one input: ``order[start:end]`` are chunk i's rows of ``table``, in file
+    order, for ``(start, end) = bounds[i]``."""
 
     table: pa.Table
+    order: np.ndarray
     bounds: list[tuple[int, int]]
     now: str
 
@@ -176,7 +178,7 @@ def plan_raw(
     sizes = np.bincount(row_chunk) if len(row_chunk) else np.zeros(0, dtype=np.int64)
     ends = np.cumsum(sizes)
     bounds = [(int(e - s), int(e)) for s, e in zip(sizes, ends, strict=True) if s]
-    return RawPlan(table.take(pa.array(order)), bounds, now.isoformat())
+    return RawPlan(table, order, bounds, now.isoformat())
 
 
 def write_raw_chunks(
@@ -184,14 +186,14 @@ def write_raw_chunks(
 ) -> None:
     """Write each raw chunk to ``paths(i)`` (kept when already there) and call ``written``.
 
-    ``written`` runs after each chunk so its task can start while later chunks are written.
+    ``written`` runs after each chunk so its task can start while later chunks are gathered.
     """
     for i, (start, end) in enumerate(plan.bounds):
         path = paths(i)
         if not path.exists():
             tmp = path.with_name(f".{path.name}.tmp")
             with pa.OSFile(str(tmp), "wb") as sink:
-                part = plan.table.slice(start, end - start)
+                part = plan.table.take(pa.array(plan.order[start:end]))
                 with ipc.new_file(sink, part.schema) as writer:
                     writer.write_table(part)
             tmp.replace(path)
