@@ -109,13 +109,32 @@ def score_transactions(settings, file, output, bundle, column_map, rejections, n
 @click.option(
     "--no-sequence", is_flag=True, help="Behavioural features only (skip the MoE record model)."
 )
+@click.option(
+    "--sequence-steps",
+    type=click.IntRange(min=1),
+    help="Self-supervised pretraining steps of the record model [default: 1000].",
+)
 @click.option("--column-map", help="Rename input columns: src=canonical,...")
 @pass_settings
 def train_fraud_command(
-    settings, file, output, until, label_delay_days, with_review_labels, no_sequence, column_map
+    settings,
+    file,
+    output,
+    until,
+    label_delay_days,
+    with_review_labels,
+    no_sequence,
+    sequence_steps,
+    column_map,
 ):
     """Train a fraud bundle on labelled transactions in FILE."""
     from fraud.training import TrainFraudOptions, review_labels, train_fraud
+
+    seq_config = None
+    if sequence_steps and not no_sequence:
+        from fraud.sequence import SequenceConfig  # loads torch: only when asked
+
+        seq_config = SequenceConfig(steps=sequence_steps)
 
     extra = review_labels(settings.database_url) if with_review_labels else None
     options = TrainFraudOptions(
@@ -125,6 +144,7 @@ def train_fraud_command(
         extra_labels=extra,
         column_map=_column_map(column_map),
         pan_key=load_or_create_pan_key(settings.home),
+        sequence_config=seq_config,
     )
     bundle = train_fraud(file, options)
     path = bundle.save(output)

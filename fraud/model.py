@@ -238,6 +238,15 @@ _TEMPLATES: dict[str, str] = {
 }
 
 
+_SEQ_FIELDS: dict[str, str] = {
+    "amount_bucket": "amount",
+    "gap_bucket": "time since the previous transaction",
+    "mcc": "merchant category",
+    "new_merchant": "merchant novelty",
+    "country_is_home": "country",
+}
+
+
 def describe(name: str, value: float) -> str:
     """A readable reason for feature ``name`` having ``value``."""
     if name.startswith("count_"):
@@ -246,6 +255,9 @@ def describe(name: str, value: float) -> str:
         return f"{value:,.2f} spent in the last {name[11:]}"
     if name.startswith("seq_pc"):
         return f"unusual transaction sequence pattern ({name[4:]})"
+    if name.startswith("seq_surprisal_"):
+        field = _SEQ_FIELDS.get(name[14:], name[14:])
+        return f"unusual {field} for this customer's sequence (surprisal {value:.1f})"
     template = _TEMPLATES.get(name)
     if template is None:
         return f"{name} = {value:.3g}"

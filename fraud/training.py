@@ -157,6 +157,12 @@ def train_fraud(
     x_all = compute_features(data, schema).to_numpy(dtype=np.float64)
     sequence = None
     names = schema.names
+    labelled = data["is_fraud"].notna().to_numpy()
+    if labelled.sum() < 1000:
+        raise TrainingDataError(
+            f"{source}: only {int(labelled.sum())} rows have labels known by the cutoff; "
+            "training needs at least 1000"
+        )
     if options.with_sequence:
         from fraud.sequence import SequenceConfig, fit_sequence_model
 
@@ -165,12 +171,6 @@ def train_fraud(
         sequence = fit_sequence_model(data, seq_config)
         x_all = np.hstack([x_all, sequence.features(data).to_numpy(dtype=np.float64)])
         names = (*names, *sequence.names)
-    labelled = data["is_fraud"].notna().to_numpy()
-    if labelled.sum() < 1000:
-        raise TrainingDataError(
-            f"{source}: only {int(labelled.sum())} rows have labels known by the cutoff; "
-            "training needs at least 1000"
-        )
     x = x_all[labelled]
     y = data["is_fraud"].to_numpy()[labelled].astype(np.int64)
     t = ts[ts <= cutoff][labelled]

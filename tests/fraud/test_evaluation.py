@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from fraud.evaluation import EvaluateOptions, EvaluationError, evaluate_fraud, recall_at_fpr
+from fraud.sequence import SequenceConfig
 from fraud.training import TrainFraudOptions, train_fraud
 from tests.fraud.txn_frames import make_frame
 
@@ -50,11 +51,10 @@ def test_empty_window_is_a_clear_error():
 
 
 TINY_SEQ = dict(hidden_size=32, steps=15, batch_size=8, seq_len=32, pca_dims=4)
+TINY_SEQ_CONFIG = SequenceConfig(**TINY_SEQ)
 
 
 def test_ablation_refits_the_other_variant_on_the_same_history(tmp_path):
-    from fraud.sequence import SequenceConfig
-
     frame = make_frame(n=8000, n_customers=150, days=70, seed=8)
     seq_config = SequenceConfig(**TINY_SEQ)
     with_seq = train_fraud(
@@ -91,4 +91,8 @@ def test_ablation_without_enough_history_is_a_clear_error():
     frame = make_frame(n=3000, n_customers=60, days=40, seed=9)
     bundle = train_fraud(frame, TrainFraudOptions())
     with pytest.raises(EvaluationError, match="ablation"):
-        evaluate_fraud(frame, bundle, EvaluateOptions(start="2026-01-03", ablation=True))
+        evaluate_fraud(
+            frame,
+            bundle,
+            EvaluateOptions(start="2026-01-03", ablation=True, sequence_config=TINY_SEQ_CONFIG),
+        )

@@ -105,6 +105,8 @@ def test_cli_train_score_evaluate(tmp_path):
             str(tmp_path / "b"),
             "--until",
             "2026-02-15",
+            "--sequence-steps",
+            "30",
             "--column-map",
             "amt=amount",
         ],

@@ -9,7 +9,9 @@ from fraud.sequence import SequenceConfig, fit_sequence_model, tokenise
 from fraud.training import TrainFraudOptions, train_fraud
 from tests.fraud.txn_frames import make_frame
 
-TINY = SequenceConfig(hidden_size=32, steps=15, batch_size=8, seq_len=32, pca_dims=4)
+TINY = SequenceConfig(
+    hidden_size=32, steps=15, batch_size=8, seq_len=32, pca_dims=4, router_entropy=True
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +54,7 @@ def test_bundle_with_sequence_round_trip(tmp_path):
     frame = make_frame(n=4000, n_customers=80, days=45, seed=13)
     bundle = train_fraud(frame, TrainFraudOptions(with_sequence=True, sequence_config=TINY))
     assert bundle.feature_names[-1] == "seq_router_entropy"
+    assert {"seq_pc3", "seq_surprisal_amount_bucket"} <= set(bundle.feature_names)
     assert bundle.metadata["sequence_pretraining"]["steps"] == TINY.steps
     path = bundle.save(tmp_path / "b")
     assert (path / "sequence" / "record_model" / "model.safetensors").is_file()
@@ -80,3 +83,34 @@ def test_score_one_with_sequence_features_matches_batch(tmp_path):
     # History and the incoming row go through the same behavioural and sequence features.
     assert decision.score == pytest.approx(float(batch["score"].iloc[-1]), rel=1e-5)
     assert decision.band == batch["band"].iloc[-1]
+
+
+def test_default_features_are_total_and_per_field_surprisal(frame):
+    model = fit_sequence_model(frame, SequenceConfig(hidden_size=32, steps=5, seq_len=32))
+    fields = model.model.schema.names
+    assert model.names == ("seq_surprisal", *(f"seq_surprisal_{f}" for f in fields))
+    feats = model.features(frame)
+    # The per-field surprisals add up to the total (missing fields count 0).
+    np.testing.assert_allclose(
+        feats[[f"seq_surprisal_{f}" for f in fields]].sum(axis=1), feats["seq_surprisal"], rtol=1e-4
+    )
+
+
+def test_bundle_saved_before_field_surprisal_loads_with_its_old_features(tmp_path):
+    import json
+
+    frame = make_frame(n=3000, n_customers=60, days=40, seed=15)
+    legacy = SequenceConfig(
+        hidden_size=32, steps=5, seq_len=32, pca_dims=2, field_surprisal=False, router_entropy=True
+    )
+    bundle = train_fraud(frame, TrainFraudOptions(with_sequence=True, sequence_config=legacy))
+    path = bundle.save(tmp_path / "old")
+    meta_path = path / "sequence" / "sequence.json"
+    meta = json.loads(meta_path.read_text())
+    for key in ("field_surprisal", "router_entropy"):
+        del meta["config"][key]  # as written before these settings existed
+    meta_path.write_text(json.dumps(meta))
+    loaded = load_bundle(path)
+    assert loaded.sequence.names == ("seq_pc0", "seq_pc1", "seq_surprisal", "seq_router_entropy")
+    a = score_frame(frame.tail(300), bundle).frame["score"].to_numpy()
+    np.testing.assert_allclose(score_frame(frame.tail(300), loaded).frame["score"], a, rtol=1e-5)
