@@ -74,12 +74,15 @@ class LoadOptions:
 @dataclass(frozen=True)
 class FeatureOptions:
     """Feature extraction: sequences are cut to ``max_length`` positions (records are windowed
-    with ``context`` positions of overlap) and grouped into batches of ``batch_size``."""
+    with ``context`` positions of overlap) and grouped into batches of ``batch_size``.
+    ``top_k`` > 0 (text, with ``per_position``) also returns each position's k most likely next
+    tokens and their log-probabilities."""
 
     batch_size: int = 16
     max_length: int = 512
     per_position: bool = False
     context: int = 64
+    top_k: int = 0
 
 
 @dataclass(frozen=True)

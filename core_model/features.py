@@ -31,6 +31,10 @@ class PositionFeatures:
     hidden: np.ndarray
     surprisal: np.ndarray
     offsets: np.ndarray
+    # With ``FeatureOptions.top_k``: the k most likely tokens to follow position t and their
+    # log-probabilities, ``[T, k]`` each (row t predicts token t + 1); None otherwise.
+    next_top_ids: np.ndarray | None = None
+    next_top_logprobs: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,9 @@ def extract_features(
         else module.config.n_routed_experts
     )
     hidden_out = [np.zeros((len(s), module.config.hidden_size), np.float32) for s in seqs]
+    k = options.top_k if options.per_position else 0
+    top_ids_out = [np.zeros((len(s), k), np.int64) for s in seqs]
+    top_lp_out = [np.zeros((len(s), k), np.float32) for s in seqs]
     surpr_out = [np.zeros(len(s), np.float32) for s in seqs]
     counts = np.zeros((len(seqs), _moe_layers(model), n_exp), np.int64)
     ent_sum = np.zeros((len(seqs), _moe_layers(model)), np.float64)
@@ -146,9 +153,14 @@ def extract_features(
         probs = probs.view(probs.shape[0], len(batch), width, -1)
         topk = topk.view(topk.shape[0], len(batch), width, -1)
         ent = entropy(probs)  # [L, B, W]
+        if k:
+            top_lp, top_ids = logp.topk(k, dim=-1)  # [B, W, k]
         for row, w in enumerate(batch):
             lo, hi = w.keep_from - w.start, w.stop - w.start
             hidden_out[w.seq][w.keep_from : w.stop] = hidden[row, lo:hi].cpu().numpy()
+            if k:
+                top_ids_out[w.seq][w.keep_from : w.stop] = top_ids[row, lo:hi].cpu().numpy()
+                top_lp_out[w.seq][w.keep_from : w.stop] = top_lp[row, lo:hi].cpu().numpy()
             s_lo = max(lo, 1)
             surpr_out[w.seq][w.start + s_lo : w.stop] = nll[row, s_lo - 1 : hi - 1].cpu().numpy()
             sel = topk[:, row, lo:hi].reshape(topk.shape[0], -1).cpu()
@@ -160,8 +172,10 @@ def extract_features(
     positions = None
     if options.per_position:
         positions = [
-            PositionFeatures(s, h, su, o)
-            for s, h, su, o in zip(seqs, hidden_out, surpr_out, offsets, strict=True)
+            PositionFeatures(s, h, su, o, ti if k else None, tl if k else None)
+            for s, h, su, o, ti, tl in zip(
+                seqs, hidden_out, surpr_out, offsets, top_ids_out, top_lp_out, strict=True
+            )
         ]
     return Features(
         mean=np.stack([h.mean(0) for h in hidden_out]) if seqs else np.zeros((0, 0), np.float32),

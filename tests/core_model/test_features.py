@@ -96,3 +96,25 @@ def test_field_surprisal_sums_to_surprisal(tiny_records, schema, random_sequence
     np.testing.assert_allclose(feats.field_surprisal.sum(1), feats.surprisal, rtol=1e-5)
     assert feats.field_surprisal[3, 0] == 0
     assert np.all(feats.field_surprisal[seq > 0] > 0)
+
+
+@pytest.mark.parametrize("k", [5, None])
+def test_next_token_top_k_agrees_with_surprisal(tiny_lm, k):
+    k = k or tiny_lm.config.vocab_size  # None: the whole vocabulary, so every token is found
+    feats = extract_features(tiny_lm, TEXTS, FeatureOptions(per_position=True, top_k=k))
+    plain = extract_features(tiny_lm, TEXTS, FeatureOptions(per_position=True))
+    assert plain.positions[0].next_top_ids is None
+    found = 0
+    for pos in feats.positions:
+        n = len(pos.token_ids)
+        assert pos.next_top_ids.shape == (n, k) and pos.next_top_logprobs.shape == (n, k)
+        assert (np.diff(pos.next_top_logprobs, axis=1) <= 1e-6).all()  # most likely first
+        for t in range(n - 1):
+            hit = pos.next_top_ids[t] == pos.token_ids[t + 1]
+            if hit.any():  # the actual next token's log-probability is minus its surprisal
+                found += 1
+                assert abs(pos.next_top_logprobs[t][hit][0] + pos.surprisal[t + 1]) < 1e-4
+            else:  # not among the top k: less likely than all of them
+                assert -pos.surprisal[t + 1] <= pos.next_top_logprobs[t, -1] + 1e-5
+    if k == tiny_lm.config.vocab_size:
+        assert found == sum(len(p.token_ids) - 1 for p in feats.positions)
