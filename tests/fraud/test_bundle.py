@@ -65,7 +65,9 @@ def test_shipped_default_bundle_loads_and_scores():
     from fraud.simulate import SimulationConfig, simulate
 
     bundle = load_bundle(DEFAULT_BUNDLE)
-    assert bundle.sequence is None  # loads without torch work; scores right after install
+    # Ships with the MoE sequence features; scores right after install, no training.
+    assert bundle.sequence is not None and "seq_surprisal" in bundle.feature_names
+    assert bundle.metadata["ablation_calibration_block"]["behavioural"]["average_precision"] > 0
     frame = simulate(SimulationConfig(n_transactions=3000, n_customers=100, days=20, seed=5))
     result = score_frame(frame, bundle)
     scores = result.frame["score"].to_numpy()
