@@ -289,6 +289,39 @@ def throughput_table(
     return rows
 
 
+def phase_seconds(root: Path, path: Path, chunk_rows: int) -> dict[str, float]:
+    """CPU seconds of each phase of one scoring job, run in this process without workers.
+
+    CPU time (``time.process_time``) is what a worker spends whatever else the shared machine
+    runs: ``split`` is serial (the score_file task), ``chunks`` is the sum over chunk tasks
+    (parallel, review cases written to the home's SQLite review database), ``aggregate`` is
+    serial.
+    """
+    from workers import jobs
+    from workers.app import create_app
+
+    home = Path(tempfile.mkdtemp(dir=root, prefix="phases-"))
+    app = create_app(stack_settings(home, f"sqla+sqlite:///{home / 'b.db'}", "cache+memory://"))
+    chunks: list[tuple[int, str]] = []
+    job_id = "phases"
+    jobs.fraud_bundle(app)  # loaded once per worker process, before any task
+    start = time.process_time()
+    jobs.split_job(
+        app, job_id, path, root / "phases.parquet", {"chunk_rows": chunk_rows},
+        lambda i, chunk: chunks.append((i, chunk)),
+    )  # fmt: skip
+    split = time.process_time() - start
+    start = time.process_time()
+    for i, chunk in chunks:
+        jobs.score_chunk(app, job_id, i, Path(chunk), {})
+    scored = time.process_time() - start
+    start = time.process_time()
+    result = jobs.aggregate(app, job_id)
+    aggregated = time.process_time() - start
+    assert result["reconciled"], result
+    return {"split": split, "chunks": scored, "aggregate": aggregated}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
@@ -297,15 +330,32 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
     parser.add_argument("--no-latency", action="store_true", help="skip the round-trip table")
     parser.add_argument("--repeat", type=int, default=1, help="scoring runs per worker count")
+    parser.add_argument(
+        "--phases-only", action="store_true", help="only the in-process CPU time per phase"
+    )
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
         root = Path(tmp)
         path, transactions, source = simulate_file(root, args.rows)
-        throughput = throughput_table(args, root, path)
-        latency = [] if args.no_latency else latency_table(args, root, transactions)
+        phases = phase_seconds(root, path, args.chunk_rows)
+        serial, parallel = phases["split"] + phases["aggregate"], phases["chunks"]
         print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
         print()
+        print(f"CPU seconds per phase, one process, {args.rows:,} rows ({source}):")
+        print("| split (serial) | chunks (parallel) | aggregate (serial) | serial share "
+              "| Amdahl bound, 2 free cores |")  # fmt: skip
+        print("|---|---|---|---|---|")
+        print(
+            f"| {phases['split']:.1f} | {parallel:.1f} | {phases['aggregate']:.1f} "
+            f"| {serial / (serial + parallel):.0%} "
+            f"| {(serial + parallel) / (serial + parallel / 2):.2f}x |"
+        )
+        print()
+        if args.phases_only:
+            return
+        throughput = throughput_table(args, root, path)
+        latency = [] if args.no_latency else latency_table(args, root, transactions)
         print(
             f"Scoring {args.rows:,} rows from {source} (chunks of {args.chunk_rows:,}) on Redis, "
             f"best and median of {args.repeat}:"
