@@ -33,12 +33,13 @@ class SequenceConfig:
     """Record model size, pretraining budget and which features the classifier gets.
 
     The defaults keep the features that raised average precision on a later window of
-    held-out simulated data whatever the pretraining length (docs/benchmarks.md, fraud):
-    the total and per-field surprisal. Hidden-state components and router entropy helped
-    at one pretraining length and hurt at others, so they are off unless asked for.
+    held-out simulated data at every pretraining length tried (docs/benchmarks.md, fraud):
+    the total and per-field surprisal. Hidden-state components and router entropy never
+    helped there and lowered AP when added to per-field surprisal, so they are off unless
+    asked for.
 
     Attributes:
-        steps: self-supervised pretraining steps (1000 take ~40 s on one core).
+        steps: self-supervised pretraining steps (1000 take 40-90 s on one shared core).
         pca_dims: leading principal components of the hidden state kept as features.
         field_surprisal: one surprisal per record field (amount, hour, MCC, ...) besides
             the total; the total alone hides *which* part of a transaction is unusual.
