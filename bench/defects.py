@@ -1,7 +1,7 @@
 """Defect detection benchmark: detection lines/s on CPU (static alone vs static + learned), the
 training figures of the shipped code model and detector, and the held-out evaluation table.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/defects.py --files 20 --eval-files 30
+    OMP_NUM_THREADS=1 .venv/bin/python bench/defects.py --files 20 --eval-files 40
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from codeassist.code_model import CODE_MODEL_DIR  # noqa: E402
 from codeassist.defects.corpus import list_corpus  # noqa: E402
 from codeassist.defects.detect import detect_source  # noqa: E402
 from codeassist.defects.detector import DETECTOR_DIR  # noqa: E402
@@ -25,7 +26,7 @@ from core_model.runtime import set_threads  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=20)
-    parser.add_argument("--eval-files", type=int, default=30)
+    parser.add_argument("--eval-files", type=int, default=40)
     args = parser.parse_args()
     set_threads(1)
     files = list_corpus("eval", max_files=args.files, seed=7)
@@ -45,6 +46,9 @@ def main() -> None:
         print(f"| {name} | {len(files)} | {lines} | {seconds:.2f} | {lines / seconds:,.0f} |")
     meta = json.loads((DETECTOR_DIR / "detector.json").read_text())
     print(f"\ndetector training: {meta['seconds']} s ({meta['feature_seconds']} s features)")
+    for directory in (CODE_MODEL_DIR, DETECTOR_DIR):
+        size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+        print(f"artifact {directory.name}: {size / 1e6:.1f} MB")
     print(render_table(evaluate(EvaluateConfig(files=args.eval_files))))
 
 

@@ -13,10 +13,24 @@ from pathlib import Path
 
 from codeassist.defects.corpus import list_corpus
 from codeassist.errors import CodeassistError
-from core_model.config import PRESETS, TrainConfig
+from core_model.config import ModelSpec, TrainConfig
 from core_model.load import Model, build_text_model, load, save
 
 CODE_MODEL_DIR = Path(__file__).parent / "assets" / "code_model"
+
+# Smaller than core_model's "small" preset (3 layers, 8 routed experts, 2 per token): about twice
+# as fast on CPU, which the detector needs (it scores several variants of every statement), and
+# a few MB in float16. Trained on more tokens, it reaches a lower held-out loss than the larger
+# model did in the same minutes.
+CODE_MODEL_SPEC = ModelSpec(
+    hidden_size=160,
+    num_layers=3,
+    num_heads=4,
+    intermediate_size=320,
+    moe_intermediate_size=80,
+    n_routed_experts=8,
+    num_experts_per_tok=2,
+)
 
 
 @dataclass(frozen=True)
@@ -31,15 +45,19 @@ class CodeModelConfig:
         seq_len: Tokens per window.
         lr: Peak learning rate.
         seed: Seed for corpus order, initialisation and batches.
+        spec: Architecture.
+        weights_dtype: Precision of the shipped weights (computation is float32 on CPU).
     """
 
     vocab_size: int = 4096
     max_bytes: int = 4_000_000
-    steps: int = 220
+    steps: int = 800
     batch_size: int = 16
     seq_len: int = 128
     lr: float = 3e-3
     seed: int = 0
+    spec: ModelSpec = CODE_MODEL_SPEC
+    weights_dtype: str = "float16"
 
 
 @dataclass(frozen=True)
@@ -85,9 +103,7 @@ def train_code_model(output: Path, config: CodeModelConfig | None = None) -> Cod
         total += len(item.text)
         if total >= config.max_bytes:
             break
-    model = build_text_model(
-        PRESETS["small"], texts, vocab_size=config.vocab_size, seed=config.seed
-    )
+    model = build_text_model(config.spec, texts, vocab_size=config.vocab_size, seed=config.seed)
     from core_model.train import train_lm  # heavy import, only when training
 
     result = train_lm(
@@ -103,7 +119,7 @@ def train_code_model(output: Path, config: CodeModelConfig | None = None) -> Cod
             seed=config.seed,
         ),
     )
-    save(model, output)
+    save(model, output, weights_dtype=config.weights_dtype)
     return CodeModelReport(
         directory=output,
         files=files,

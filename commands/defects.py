@@ -106,19 +106,27 @@ def train_code_model_command(output, steps, seed):
     default=None,
     help="Directory to write [codeassist/assets/defect_detector].",
 )
-@click.option("--files", "n_files", type=int, default=150, help="Training files.")
-@click.option("--mutants", type=int, default=6, help="Seeded bugs per file.")
+@click.option("--files", "n_files", type=int, default=300, help="Training files.")
+@click.option("--mutants", type=int, default=10, help="Seeded bugs per file.")
+@click.option("--clean", "clean_per_file", type=int, default=20, help="Clean statements per file.")
+@click.option(
+    "--validation-files", type=int, default=40, help="Whole files that calibrate the threshold."
+)
 @click.option("--seed", type=int, default=0)
-def train_defects(output, n_files, mutants, seed):
+def train_defects(output, n_files, mutants, clean_per_file, validation_files, seed):
     """Train the learned defect detector on seeded bugs in the training packages."""
     from codeassist.defects.training import TrainDetectorConfig, train_detector
     from core_model.runtime import set_threads
 
     set_threads(1)
-    report = train_detector(
-        output, TrainDetectorConfig(files=n_files, mutants_per_file=mutants, seed=seed)
+    config = TrainDetectorConfig(
+        files=n_files,
+        mutants_per_file=mutants,
+        clean_per_file=clean_per_file,
+        validation_files=validation_files,
+        seed=seed,
     )
-    click.echo(json.dumps(report, indent=2))
+    click.echo(json.dumps(train_detector(output, config), indent=2))
 
 
 @click.command("evaluate-defects")

@@ -1,8 +1,11 @@
 """Seeded-bug datasets: statement feature rows labelled buggy/clean with the bug kind.
 
-For each corpus file, mutants are made with `mutate.sample_mutations`; each mutant is cropped to a
-window of lines around the seeded bug (the model sees the bug in context), and the statement that
-holds the bug is the positive row. Clean crops of the unmodified file give the negatives.
+For each corpus file, mutants are made with `mutate.sample_mutations`; in each mutant the
+statement that holds the seeded bug is the positive row, scored in the mutant file exactly as
+detection scores it (`detector.statement_features`: the same window around the statement).
+Statements of the unmodified file are the negatives: a sample of them for training, every one of
+them for validation and evaluation (false alarms per 1,000 lines are then counted on whole
+files, as a user would see them).
 """
 
 from __future__ import annotations
@@ -16,95 +19,104 @@ import numpy as np
 from codeassist.defects.corpus import CorpusFile
 from codeassist.defects.detector import statement_features
 from codeassist.defects.findings import BUG_KINDS
-from codeassist.defects.mutate import sample_mutations
+from codeassist.defects.mutate import Mutation, list_mutations, sample_mutations
+from codeassist.defects.statements import SourceIndex, list_statements, statement_at
+from codeassist.defects.variants import candidate_edits
 from core_model.load import Model
 
-CROP_LINES = 40
+# Files per feature call: bounds how much text is held at once.
+_FILES_PER_CALL = 4
 
 
 @dataclass(frozen=True)
 class Dataset:
     """Rows ``x [N, D]``, ``y [N]`` (1 = seeded bug), ``kind [N]`` (BUG_KINDS index, -1 clean),
-    ``group [N]`` (crop id), ``lines`` (clean lines covered, for false alarms per 1,000 lines)."""
+    ``group [N]`` (file index), ``lines`` (lines of the files whose clean statements were all
+    scored; 0 when they were sampled) and the seeded ``mutations`` as (file index, mutation),
+    one per positive row in row order."""
 
     x: np.ndarray
     y: np.ndarray
     kind: np.ndarray
     group: np.ndarray
     lines: int
-
-
-def _crop(text: str, line: int, rng: random.Random) -> tuple[str, int] | None:
-    """A parseable block of about CROP_LINES lines holding `line` (1-based); (text, first line)."""
-    lines = text.splitlines(keepends=True)
-    for _ in range(4):
-        first = max(0, line - 1 - rng.randint(5, CROP_LINES - 5))
-        block = lines[first : first + CROP_LINES]
-        # Dedent by the first line's indent so nested code parses as a module.
-        indent = len(block[0]) - len(block[0].lstrip(" ")) if block else 0
-        if any(b.strip() and len(b) - len(b.lstrip(" ")) < indent for b in block):
-            continue
-        candidate = "".join(b[indent:] if b.strip() else b.lstrip(" ") for b in block)
-        try:
-            ast.parse(candidate)
-        except (SyntaxError, ValueError):
-            continue
-        return candidate, first + 1
-    return None
+    mutations: list[tuple[int, Mutation]]
 
 
 def build_dataset(
-    model: Model, files: list[CorpusFile], mutants_per_file: int, seed: int
+    model: Model,
+    files: list[CorpusFile],
+    mutants_per_file: int,
+    seed: int,
+    clean_per_file: int | None = None,
 ) -> Dataset:
-    """Feature rows for seeded bugs and clean code of `files` (see module docstring)."""
+    """Feature rows for seeded bugs and clean statements of `files` (see module docstring).
+
+    Args:
+        model: The code model.
+        files: Corpus files (unmodified).
+        mutants_per_file: Seeded bugs per file.
+        seed: Seed for mutation and clean-statement sampling.
+        clean_per_file: Clean statements sampled per file, among those some candidate edit
+            applies to; None scores all of them.
+    """
     rng = random.Random(seed)
-    texts: list[str] = []
-    targets: list[tuple[int, int]] = []  # (line in crop of the bug or 0, kind index or -1)
-    clean_lines = 0
-    for item in files:
-        n_lines = item.text.count("\n") + 1
-        for mutation in sample_mutations(item.text, mutants_per_file, rng.randrange(2**31)):
-            mutant = mutation.apply(item.text)
-            line = item.text.count("\n", 0, mutation.start) + 1
-            cropped = _crop(mutant, line, rng)
-            if cropped is None:
-                continue
-            texts.append(cropped[0])
-            targets.append((line - cropped[1] + 1, BUG_KINDS.index(mutation.kind)))
-        for _ in range(max(1, mutants_per_file // 3)):
-            cropped = _crop(item.text, rng.randint(1, n_lines), rng)
-            if cropped is not None:
-                texts.append(cropped[0])
-                targets.append((0, -1))
-                clean_lines += cropped[0].count("\n")
     xs, ys, kinds, groups = [], [], [], []
-    for start in range(0, len(texts), 64):
-        chunk = texts[start : start + 64]
-        for j, feats in enumerate(statement_features(model, chunk)):
-            bug_line, kind = targets[start + j]
+    seeded: list[tuple[int, Mutation]] = []
+    lines = 0
+    for first in range(0, len(files), _FILES_PER_CALL):
+        sources: list[str] = []
+        trees: list[ast.Module] = []
+        selected: list[list[int] | None] = []
+        meta: list[tuple[int, int, Mutation | None]] = []  # (file, kind or -1, mutation)
+        for f, item in enumerate(files[first : first + _FILES_PER_CALL], start=first):
+            tree = ast.parse(item.text)
+            if clean_per_file is None:
+                chosen = None
+                lines += item.text.count("\n") + 1
+            else:
+                # Only statements some edit applies to: the others score 0 (`Detector.score`).
+                statements = list_statements(tree, SourceIndex(item.text))
+                mutations = list_mutations(item.text, tree)
+                eligible = [
+                    j
+                    for j, st in enumerate(statements)
+                    if candidate_edits(item.text, st, mutations)
+                ]
+                chosen = sorted(rng.sample(eligible, min(clean_per_file, len(eligible))))
+            sources.append(item.text)
+            trees.append(tree)
+            selected.append(chosen)
+            meta.append((f, -1, None))
+            for mutation in sample_mutations(item.text, mutants_per_file, rng.randrange(2**31)):
+                mutant = mutation.apply(item.text)
+                mutant_tree = ast.parse(mutant)
+                statements = list_statements(mutant_tree, SourceIndex(mutant))
+                hit = statement_at(statements, mutation.start)
+                if hit is None:
+                    continue
+                sources.append(mutant)
+                trees.append(mutant_tree)
+                selected.append([statements.index(hit)])
+                meta.append((f, BUG_KINDS.index(mutation.kind), mutation))
+        for feats, (f, kind, mutation) in zip(
+            statement_features(model, sources, trees, selected), meta, strict=True
+        ):
             if not feats.statements:
                 continue
-            # The buggy statement: the innermost one whose lines hold the bug line.
-            hit = [
-                i
-                for i, s in enumerate(feats.statements)
-                if bug_line and s.line <= bug_line <= s.end_line
-            ]
-            labels = np.zeros(len(feats.statements), np.int64)
-            kind_row = np.full(len(feats.statements), -1, np.int64)
-            if hit:
-                labels[hit[-1]] = 1
-                kind_row[hit[-1]] = kind
-            elif bug_line:
-                continue
+            n = len(feats.statements)
             xs.append(feats.matrix)
-            ys.append(labels)
-            kinds.append(kind_row)
-            groups.append(np.full(len(labels), start + j))
+            ys.append(np.full(n, int(kind >= 0)))
+            kinds.append(np.full(n, kind))
+            groups.append(np.full(n, f))
+            if mutation is not None:
+                seeded.append((f, mutation))
+    width = model.config.hidden_size
     return Dataset(
-        np.concatenate(xs),
-        np.concatenate(ys),
-        np.concatenate(kinds),
-        np.concatenate(groups),
-        clean_lines,
+        np.concatenate(xs) if xs else np.zeros((0, width), np.float32),
+        np.concatenate(ys).astype(np.int64) if ys else np.zeros(0, np.int64),
+        np.concatenate(kinds).astype(np.int64) if kinds else np.zeros(0, np.int64),
+        np.concatenate(groups).astype(np.int64) if groups else np.zeros(0, np.int64),
+        lines,
+        seeded,
     )

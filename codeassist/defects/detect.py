@@ -38,6 +38,22 @@ def default_threshold(options: DetectOptions) -> float:
     return _learned_engine(options.code_model_dir, options.detector_dir)[1].threshold
 
 
+def _variant_fix(source: str, feats, i: int, kind: str) -> str | None:
+    """The statement with its most natural candidate edit of `kind` applied, if one reads better
+    than what is written and parses."""
+    best = feats.best_variant(i, kind)
+    if best is None or best[1] <= 0:
+        return None
+    mutation, _ = best
+    fixed = mutation.apply(source)
+    try:
+        ast.parse(fixed)
+    except (SyntaxError, ValueError):
+        return None
+    statement = feats.statements[i]
+    return fixed[statement.start : statement.end + len(mutation.mutated) - len(mutation.original)]
+
+
 def _learned_findings(
     source: str, tree: ast.Module, path: str, options: DetectOptions, threshold: float
 ):
@@ -53,8 +69,11 @@ def _learned_findings(
         statement = feats.statements[i]
         kind = BUG_KINDS[int(kind_index[i])]
         fix = None
-        if probability[i] >= threshold:  # fixes cost a forward pass: only for reported ones
-            fix = propose_fix(model, source, statement, kind)
+        if probability[i] >= threshold:  # only for reported findings
+            # The variants were scored already; the model proposes anew only when none fits.
+            fix = _variant_fix(source, feats, int(i), kind)
+            if fix is None:
+                fix = propose_fix(model, source, statement, kind)
         findings.append(
             Finding(
                 path=path,

@@ -1,11 +1,15 @@
 """The learned part: per-statement features from the code model and a classifier over them.
 
-Each candidate statement (see `statements`) is embedded in its file's context: the mean of the
-code model's per-token hidden states over the statement's tokens, surprisal statistics of those
-tokens (against the file's own level), and cheap AST features. A HistGradientBoosting classifier
-ranks statements by bug likelihood; a second one names the bug kind. Training data are seeded
-bugs (`mutate`) in the training packages of the corpus, in the manner of DeepBugs.
-Inference is one batched forward per file window, never one per statement.
+Each candidate statement (see `statements`) is scored in its own window (see `variants`): the
+same few lines of context at training and detection time. Features are the mean of the code
+model's hidden states over the statement's tokens, surprisal statistics of those tokens against
+the window's context, cheap AST features and, in the manner of DeepBugs, how much more natural
+the code model finds each candidate edit of the statement than what is written (surprisal of
+the statement and the line after it, as written minus as edited: large means "a nearby variant
+reads much better"). A HistGradientBoosting classifier ranks statements by bug likelihood; a
+second one names the bug kind. Training data are seeded bugs (`mutate`) in the training
+packages of the corpus. All windows of a file go through the model in batches, never one
+forward per statement.
 """
 
 from __future__ import annotations
@@ -14,14 +18,21 @@ import ast
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from codeassist.defects.errors import DetectorArtifactError
 from codeassist.defects.findings import BUG_KINDS
+from codeassist.defects.mutate import Mutation, list_mutations
 from codeassist.defects.statements import SourceIndex, Statement, list_statements
+from codeassist.defects.variants import (
+    NAME_KINDS,
+    candidate_edits,
+    choose_variants,
+    statement_window,
+)
 from core_model.config import FeatureOptions
 from core_model.features import extract_features
 from core_model.load import Model
@@ -45,75 +56,230 @@ TRUSTED_TYPES = [
     "collections.OrderedDict",
     "builtins.slice",
 ]
+# Statements per model call: bounds memory (per-token hidden states of every window).
+_CHUNK_STATEMENTS = 48
+# Surprisal statistics, variant deltas (one per kind, then summary), AST features.
+N_STATS = 9
+N_DELTAS = len(BUG_KINDS) + 5
+N_AST = 3
+# Position from the end of a row of the number of candidate edits tried (see `_row`).
+_VARIANT_COUNT_FROM_END = N_AST + 2
 
 
 @dataclass(frozen=True)
 class StatementFeatures:
-    """Features of every candidate statement of one text: ``matrix [S, D]`` and the statements."""
+    """Features of the scored statements of one text: ``matrix [S, D]``, the statements, each
+    one's candidate edits and their surprisal gains ``deltas[i] [V_i]`` (as written minus as
+    edited; positive = the edit reads more naturally)."""
 
     statements: list[Statement]
     matrix: np.ndarray
+    variants: list[list[Mutation]]
+    deltas: list[np.ndarray]
 
-
-def _statement_rows(
-    statements: list[Statement], hidden: np.ndarray, surprisal: np.ndarray, offsets: np.ndarray
-) -> np.ndarray:
-    # Token t belongs to the statement whose span holds its first character. [T]
-    starts = np.array([s.start for s in statements])
-    ends = np.array([s.end for s in statements])
-    token_start = offsets[:, 0]
-    which = np.searchsorted(starts, token_start, side="right") - 1
-    valid = (which >= 0) & (offsets[:, 1] > offsets[:, 0])
-    valid &= token_start < ends[np.clip(which, 0, None)]
-    valid[0] = False  # <bos>
-    file_mean = float(surprisal[1:].mean()) if len(surprisal) > 1 else 0.0
-    file_std = float(surprisal[1:].std()) + 1e-6 if len(surprisal) > 1 else 1.0
-    rows = np.zeros((len(statements), hidden.shape[1] + 12), np.float32)
-    for i, statement in enumerate(statements):
-        mask = valid & (which == i)
-        s = surprisal[mask]
-        if s.size:
-            rows[i, : hidden.shape[1]] = hidden[mask].mean(0)
-            top = np.sort(s)[::-1]
-            stats = [
-                s.max(),
-                s.mean(),
-                s.sum(),
-                (s.max() - file_mean) / file_std,
-                (s.mean() - file_mean) / file_std,
-                top[1] if s.size > 1 else 0.0,
-                s.size,
-            ]
-        else:
-            stats = [0.0] * 7
-        node = NODE_TYPES.index(statement.node_type) if statement.node_type in NODE_TYPES else -1
-        rows[i, hidden.shape[1] :] = [
-            *stats,
-            node,
-            statement.depth,
-            statement.end_line - statement.line + 1,
-            file_mean,
-            file_std,
+    def best_variant(self, i: int, kind: str | None = None) -> tuple[Mutation, float] | None:
+        """The edit of statement `i` (of `kind`, if given) the code model prefers most."""
+        pairs = [
+            (m, float(d))
+            for m, d in zip(self.variants[i], self.deltas[i], strict=True)
+            if kind is None or m.kind == kind
         ]
-    return rows
+        return max(pairs, key=lambda p: p[1]) if pairs else None
+
+
+@dataclass
+class _Job:
+    source: int
+    statement: Statement
+    window_start: int
+    window_text: str
+    candidates: list[Mutation]
+    variants: list[Mutation] = field(default_factory=list)
+    best_name_gain: float = float("nan")
+
+
+def _region_surprisal(surprisal: np.ndarray, offsets: np.ndarray, rel_start: int) -> float:
+    # Tokens that overlap the statement or come after it; <bos> (index 0) is never one.
+    mask = offsets[:, 1] > rel_start
+    mask[0] = False
+    return float(surprisal[mask].sum())
+
+
+def _row(job: _Job, hidden: np.ndarray, surprisal: np.ndarray, offsets: np.ndarray,
+         variant_scores: list[float]) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    statement = job.statement
+    rel_start = statement.start - job.window_start
+    rel_end = statement.end - job.window_start
+    body = (offsets[:, 1] > rel_start) & (offsets[:, 0] < rel_end)
+    body[0] = False
+    context = offsets[:, 1] <= rel_start
+    context[0] = False
+    tail = offsets[:, 0] >= rel_end
+    s = surprisal[body]
+    ctx = surprisal[context]
+    ctx_mean = float(ctx.mean()) if ctx.size else 0.0
+    ctx_std = float(ctx.std()) + 0.5 if ctx.size > 1 else 1.0
+    emb = hidden[body].mean(0) if s.size else np.zeros(hidden.shape[1], np.float32)
+    if s.size:
+        top = np.sort(s)[::-1]
+        stats = [
+            s.max(), s.mean(), s.sum(), s.size, top[1] if s.size > 1 else 0.0,
+            (s.max() - ctx_mean) / ctx_std, (s.mean() - ctx_mean) / ctx_std,
+            ctx_mean, float(surprisal[tail].sum()),
+        ]  # fmt: skip
+    else:
+        stats = [0.0] * 3 + [0.0] + [0.0] * 3 + [ctx_mean, float(surprisal[tail].sum())]
+    written = _region_surprisal(surprisal, offsets, rel_start)
+    deltas = np.array([written - v for v in variant_scores], np.float32)
+    per_kind = np.full(len(BUG_KINDS), np.nan, np.float32)
+    for mutation, delta in zip(job.variants, deltas, strict=True):
+        k = BUG_KINDS.index(mutation.kind)
+        per_kind[k] = delta if np.isnan(per_kind[k]) else max(per_kind[k], delta)
+    if deltas.size:
+        ordered = np.sort(deltas)[::-1]
+        best = int(deltas.argmax())
+        summary = [
+            ordered[0],
+            ordered[1] if deltas.size > 1 else np.nan,
+            BUG_KINDS.index(job.variants[best].kind),
+            deltas.size,
+        ]
+    else:
+        summary = [np.nan, np.nan, np.nan, 0]
+    summary.append(job.best_name_gain)
+    node = NODE_TYPES.index(statement.node_type) if statement.node_type in NODE_TYPES else -1
+    ast_feats = [node, statement.depth, statement.end_line - statement.line + 1]
+    row = np.concatenate([emb, stats, per_kind, summary, ast_feats]).astype(np.float32)
+    return row, deltas
+
+
+class _LocalScorer:
+    """The code model's log-probability gain, at an edit's first token, of the edited text over
+    the written one (from the top-k next-token lists of the pass over the written window)."""
+
+    def __init__(self, model: Model) -> None:
+        self.tokenizer = model.tokenizer
+        self.first_ids: dict[str, int] = {}
+
+    def prepare(self, texts: set[str]) -> None:
+        missing = sorted(t for t in texts if t not in self.first_ids)
+        if missing:
+            encoded = self.tokenizer(missing, add_special_tokens=False)["input_ids"]
+            for text, ids in zip(missing, encoded, strict=True):
+                self.first_ids[text] = ids[0] if ids else -1
+
+    @staticmethod
+    def token_at(offsets: np.ndarray, rel: int) -> int | None:
+        hits = np.nonzero((offsets[1:, 0] <= rel) & (rel < offsets[1:, 1]))[0]
+        return int(hits[0]) + 1 if hits.size else None
+
+    def gain(self, job: _Job, position, m: Mutation) -> float | None:
+        rel = m.start - job.window_start
+        j = self.token_at(position.offsets, rel)
+        if j is None:
+            return None
+        prefix = job.window_text[position.offsets[j, 0] : rel]
+        cand = self.first_ids.get(prefix + m.mutated, -1)
+        ids, logprobs = position.next_top_ids[j - 1], position.next_top_logprobs[j - 1]
+        hit = ids == cand
+        # Not in the top k: at most as likely as the k-th (an optimistic bound, fine for ranking).
+        cand_logprob = float(logprobs[hit][0]) if hit.any() else float(logprobs[-1])
+        return cand_logprob + float(position.surprisal[j])
+
+
+_TOP_K = 64
+
+
+def _run_jobs(
+    model: Model, jobs: list[_Job], names: _LocalScorer
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    options = FeatureOptions(per_position=True, batch_size=32, max_length=512)
+    written = (
+        extract_features(
+            model, [job.window_text for job in jobs], replace(options, top_k=_TOP_K)
+        ).positions
+        or []
+    )
+    wanted = set()
+    for job, position in zip(jobs, written, strict=True):
+        for m in job.candidates:
+            rel = m.start - job.window_start
+            j = names.token_at(position.offsets, rel)
+            if j is not None:
+                wanted.add(job.window_text[position.offsets[j, 0] : rel] + m.mutated)
+    names.prepare(wanted)
+    texts: list[str] = []
+    for job, position in zip(jobs, written, strict=True):
+        gains: dict[Mutation, float | None] = {}
+
+        def score(m: Mutation, job=job, position=position, gains=gains) -> float | None:
+            gains[m] = names.gain(job, position, m)
+            return gains[m]
+
+        job.variants = choose_variants(job.candidates, score)
+        known = [g for m, g in gains.items() if g is not None and m.kind in NAME_KINDS]
+        job.best_name_gain = max(known) if known else float("nan")
+        for m in job.variants:
+            a, b = m.start - job.window_start, m.end - job.window_start
+            texts.append(job.window_text[:a] + m.mutated + job.window_text[b:])
+    edited = (extract_features(model, texts, options).positions or []) if texts else []
+    out, k = [], 0
+    for job, position in zip(jobs, written, strict=True):
+        rel_start = job.statement.start - job.window_start
+        scores = [
+            _region_surprisal(p.surprisal, p.offsets, rel_start)
+            for p in edited[k : k + len(job.variants)]
+        ]
+        out.append(_row(job, position.hidden, position.surprisal, position.offsets, scores))
+        k += len(job.variants)
+    return out
 
 
 def statement_features(
-    model: Model, sources: list[str], trees: list[ast.Module] | None = None
+    model: Model,
+    sources: list[str],
+    trees: list[ast.Module] | None = None,
+    selected: list[list[int] | None] | None = None,
 ) -> list[StatementFeatures]:
-    """Per-statement feature rows for each source (one batched feature pass over all of them)."""
+    """Per-statement feature rows for each source.
+
+    Args:
+        model: The code model.
+        sources: Python texts.
+        trees: Their parsed modules (parsed here when None).
+        selected: Per source, indices (into `list_statements` order) of the statements to
+            score, or None for all of them (training scores a sample of clean statements).
+    """
     trees = trees or [ast.parse(s) for s in sources]
-    features = extract_features(
-        model, sources, FeatureOptions(per_position=True, batch_size=8, max_length=512)
-    )
-    out = []
-    for source, tree, pos in zip(sources, trees, features.positions or [], strict=True):
-        statements = list_statements(tree, SourceIndex(source))
-        if not statements:
-            out.append(StatementFeatures([], np.zeros((0, 1), np.float32)))
-            continue
-        matrix = _statement_rows(statements, pos.hidden, pos.surprisal, pos.offsets)
-        out.append(StatementFeatures(statements, matrix))
+    selected = selected or [None] * len(sources)
+    per_source: list[list[Statement]] = []
+    jobs: list[_Job] = []
+    for i, (source, tree, chosen) in enumerate(zip(sources, trees, selected, strict=True)):
+        index = SourceIndex(source)
+        statements = list_statements(tree, index)
+        if chosen is not None:
+            statements = [statements[j] for j in chosen]
+        per_source.append(statements)
+        mutations = list_mutations(source, tree) if statements else {}
+        for statement in statements:
+            window = statement_window(index, statement)
+            candidates = candidate_edits(source, statement, mutations)
+            text = source[window.start : window.end]
+            jobs.append(_Job(i, statement, window.start, text, candidates))
+    results: list[tuple[np.ndarray, np.ndarray]] = []
+    names = _LocalScorer(model)
+    for start in range(0, len(jobs), _CHUNK_STATEMENTS):
+        results.extend(_run_jobs(model, jobs[start : start + _CHUNK_STATEMENTS], names))
+    out, k = [], 0
+    for statements in per_source:
+        n = len(statements)
+        rows = [r for r, _ in results[k : k + n]]
+        width = model.config.hidden_size + N_STATS + N_DELTAS + N_AST
+        matrix = np.stack(rows) if rows else np.zeros((0, width), np.float32)
+        variants = [j.variants for j in jobs[k : k + n]]
+        deltas = [d for _, d in results[k : k + n]]
+        out.append(StatementFeatures(statements, matrix, variants, deltas))
+        k += n
     return out
 
 
@@ -131,6 +297,9 @@ class Detector:
         if len(matrix) == 0:
             return np.zeros(0), np.zeros(0, int), np.zeros((0, len(BUG_KINDS)))
         probability = self.bug.predict_proba(matrix)[:, 1]
+        # No edit of any known kind applies to the statement (``pass``, ``import x``, a bare
+        # name): nothing to flag or fix. Training samples its clean rows among the others.
+        probability[matrix[:, -_VARIANT_COUNT_FROM_END] == 0] = 0.0
         kind_proba = np.zeros((len(matrix), len(BUG_KINDS)))
         kind_proba[:, self.kind.classes_] = self.kind.predict_proba(matrix)
         return probability, kind_proba.argmax(1), kind_proba

@@ -16,17 +16,19 @@ from dataclasses import dataclass
 
 from codeassist.defects.statements import SourceIndex
 
+# Closed under inversion (if a -> b is listed, so is b -> a): the detector tries these same
+# edits on a statement, and must be able to undo any seeded one.
 _BINOP_SWAPS: dict[str, tuple[str, ...]] = {
-    "+": ("-",),
+    "+": ("-", "*"),
     "-": ("+",),
-    "*": ("/", "+"),
+    "*": ("/", "+", "**"),
     "/": ("*", "//"),
     "//": ("/", "%"),
     "%": ("//",),
     "<<": (">>",),
     ">>": ("<<",),
     "&": ("|",),
-    "|": ("&",),
+    "|": ("&", "^"),
     "^": ("|",),
     "**": ("*",),
 }
@@ -183,7 +185,11 @@ class _Collector(ast.NodeVisitor):
             for bound in (index_node.lower, index_node.upper):
                 if bound is not None:
                     self._off_by_one(bound)
-        elif isinstance(index_node, ast.Constant | ast.Name) and isinstance(node.ctx, ast.Load):
+        elif isinstance(index_node, ast.Constant | ast.Name | ast.BinOp) and isinstance(
+            node.ctx, ast.Load
+        ):
+            # BinOp: only ``x + 1`` / ``x - 1`` yield an edit (back to ``x``), the inverse of
+            # the off-by-one seeded on a plain index.
             self._off_by_one(index_node)
         self.generic_visit(node)
 

@@ -1,8 +1,9 @@
-"""The shipped code model and detector load and score; the obvious-bug check records a gap.
+"""The shipped code model and detector load, score every statement, flag an obvious seeded bug
+with high confidence at the default threshold and leave its fixed version quiet.
 
-Measured at commit time: on `CLAMP` with ``value > high`` turned into ``value < high`` the shipped
-detector gives the buggy line 0.35 (the clean line 0.31), far below the calibrated threshold
-(0.85). That is a real limitation, kept visible as a strict xfail rather than hidden.
+Still a gap, kept visible as a strict xfail: on `CLAMP` with ``value > high`` turned into
+``value < high`` the shipped detector gives the buggy line 0.26 and the clean line 0.35
+(threshold 0.79); the small code model does not prefer ``>`` there (it prefers ``value < value``).
 """
 
 import pytest
@@ -43,14 +44,27 @@ def test_scores_every_statement_once(learned):
     assert all(0.0 <= f.confidence <= 1.0 and f.engine == "learned" for f in findings)
 
 
-@pytest.mark.xfail(strict=True, reason="shipped detector misses this wrong comparison (see top)")
 def test_obvious_seeded_bug_is_flagged(learned):
+    # A dropped return: the value computed for the caller is thrown away.
+    buggy = CLAMP.replace("        return low", "        low")
+    findings = detect_source(buggy, "clamp.py", learned)
+    assert [(f.line, f.kind, f.fix) for f in findings] == [(3, "dropped_return", "return low")]
+    assert findings[0].confidence >= max(0.85, load_detector().threshold)
+    assert detect_source(CLAMP, "clamp.py", learned) == []  # the fixed version stays quiet
+
+
+@pytest.mark.xfail(strict=True, reason="shipped detector misses this wrong comparison (see top)")
+def test_obvious_wrong_comparison_is_flagged(learned):
     findings = detect_source(CLAMP_BUG, "clamp.py", learned)
     assert any(f.line == 4 and f.kind == "wrong_comparison" for f in findings)
 
 
-def test_fix_inverts_the_mutation_and_parses():
-    # A dropped return in CLAMP scores 0.82 (below the 0.85 default): ask at 0.7 to see the fix.
+def test_fix_is_the_most_natural_candidate_edit_and_parses():
+    # Every statement of the dropped-return mutant is scored; the flagged one's fix parses.
     buggy = CLAMP.replace("        return low", "        low")
-    findings = detect_source(buggy, "clamp.py", DetectOptions(static=False, min_confidence=0.7))
-    assert [(f.line, f.kind, f.fix) for f in findings] == [(3, "dropped_return", "return low")]
+    findings = detect_source(buggy, "clamp.py", DetectOptions(static=False, min_confidence=0.0))
+    flagged = max(findings, key=lambda f: f.confidence)
+    assert (flagged.line, flagged.fix) == (3, "return low")
+    lines = buggy.splitlines(keepends=True)
+    lines[2] = "        " + flagged.fix + "\n"
+    assert "".join(lines) == CLAMP
