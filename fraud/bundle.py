@@ -109,6 +109,15 @@ def content_version(booster_bytes: bytes, calibrator_bytes: bytes, manifest: dic
     return f"fraud-{h.hexdigest()[:12]}"
 
 
+def ensure_version(bundle: Bundle) -> str:
+    """The bundle's content version, computed now if it has none (an unsaved bundle)."""
+    if "version" not in bundle.metadata:
+        booster = sio.dumps(bundle.classifier.booster)
+        calibrator = sio.dumps(bundle.classifier.calibrator)
+        bundle.metadata["version"] = content_version(booster, calibrator, _manifest(bundle))
+    return bundle.version
+
+
 def save_bundle(bundle: Bundle, directory: str | os.PathLike[str]) -> Path:
     """Save ``bundle`` into ``directory``, replacing any previous bundle there atomically."""
     target = Path(directory)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
-from fraud.bundle import Bundle
+from fraud.bundle import Bundle, ensure_version
 from fraud.errors import FraudError
 from fraud.features import timestamps_ms
 from fraud.routing import BANDS, route
@@ -228,12 +228,14 @@ def refit_other_variant(
         sequence_config=sequence_config,
     )
     try:
-        return train_fraud(history, options)
+        other = train_fraud(history, options)
     except TrainingDataError as exc:
         raise EvaluationError(
             f"the ablation cannot fit the other feature variant on the rows before the window: "
             f"{exc} (evaluate a later window, or run without the ablation)"
         ) from exc
+    ensure_version(other)  # the report names it like a saved bundle
+    return other
 
 
 def review_precision(database_url: str) -> pd.DataFrame | None:

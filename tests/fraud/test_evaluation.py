@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from fraud.bundle import ensure_version
 from fraud.evaluation import EvaluateOptions, EvaluationError, evaluate_fraud, recall_at_fpr
 from fraud.sequence import SequenceConfig
 from fraud.training import TrainFraudOptions, train_fraud
@@ -72,7 +73,7 @@ def test_ablation_refits_the_other_variant_on_the_same_history(tmp_path):
     assert refit["trained_until"] == evaluated["trained_until"]
     assert refit["training_rows"] == evaluated["training_rows"]
     alone = evaluate_fraud(frame, behavioural, EvaluateOptions(start="2026-02-21")).metrics
-    assert refit["model_version"] == behavioural.version
+    assert refit["model_version"] == ensure_version(behavioural) != ensure_version(with_seq)
     assert refit["average_precision"] == pytest.approx(alone["average_precision"], abs=1e-12)
     assert refit["auc_roc"] == pytest.approx(alone["auc_roc"], abs=1e-12)
     assert "ablation refit" in (tmp_path / "rep" / "report.md").read_text()
