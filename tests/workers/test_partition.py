@@ -122,3 +122,29 @@ def test_pack_customers_keeps_customers_whole_in_order_of_first_appearance() -> 
     assert chunks.tolist() == [0, 1, 0, 2, 2, 2, 2, 3, 0, 1]
     big = pack_customers(np.array([0, 1, 1, 1, 1, 1, 1, 2]), chunk_rows=2)
     assert big.tolist() == [0, 1, 1, 1, 1, 1, 1, 2]  # a customer is never cut
+
+
+def test_concat_parts_joins_csv_bytes_and_parquet_tables_in_order(tmp_path: Path) -> None:
+    from workers.jobs import concat_parts
+
+    frames = [
+        pd.DataFrame({"transaction_id": ["a", "b"], "score": [0.1, 0.2], "note": ["x", "y"]}),
+        pd.DataFrame({"transaction_id": ["c"], "score": [0.3], "note": [None]}),
+        pd.DataFrame({"transaction_id": [], "score": [], "note": []}),
+    ]
+    expected = pd.concat(frames, ignore_index=True)
+    csv_parts, parquet_parts = [], []
+    for i, frame in enumerate(frames):
+        csv_parts.append(tmp_path / f"p{i}.csv")
+        frame.to_csv(csv_parts[-1], index=False)
+        parquet_parts.append(tmp_path / f"p{i}.parquet")
+        # The all-missing and the empty part store "note" with other Arrow types.
+        frame.to_parquet(parquet_parts[-1], index=False)
+    concat_parts(csv_parts, tmp_path / "out.csv")
+    text = (tmp_path / "out.csv").read_text(encoding="utf-8")
+    assert text.splitlines() == ["transaction_id,score,note", "a,0.1,x", "b,0.2,y", "c,0.3,"]
+    concat_parts(parquet_parts, tmp_path / "out.parquet")
+    got = pd.read_parquet(tmp_path / "out.parquet")
+    assert got["transaction_id"].tolist() == ["a", "b", "c"]
+    assert got["score"].tolist() == expected["score"].tolist()
+    assert got["note"].iloc[:2].tolist() == ["x", "y"] and pd.isna(got["note"].iloc[2])
