@@ -124,7 +124,12 @@ def split_job(
     }
     table = partition.raw_csv_table(path)
     plan = None
-    if table is not None:
+    # Merchant and terminal risk count every customer's labels, so a labelled input is read
+    # whole (validated path) to take its label events once for all chunks.
+    labelled = table is not None and partition.source_column(
+        table.column_names, column_map, "is_fraud"
+    )
+    if table is not None and not labelled:
         plan = partition.plan_raw(table, path, column_map, pan_key, chunk_rows)
     if plan is not None:
         chunks = [directory / f"chunk-{i:05d}.arrow" for i in range(len(plan.bounds))]
@@ -139,6 +144,13 @@ def split_job(
         partition.write_raw_chunks(plan, chunks.__getitem__, lambda i, p: enqueue(i, str(p)))
         return manifest
     frame, rejections, rows_in = read_input(path, column_map, pan_key)
+    if "is_fraud" in frame.columns:
+        from fraud.features import label_events
+
+        events_path = directory / "events.parquet"
+        events = label_events(frame, fraud_bundle(app).schema)
+        write_frame_atomic(events.to_frame(), events_path)
+        manifest["events"] = str(events_path)
     parts = partition.split_by_customer(frame, chunk_rows)
     chunks = [directory / f"chunk-{i:05d}.parquet" for i in range(len(parts))]
     manifest.update(
@@ -213,7 +225,12 @@ def score_chunk(
         frame, rows_read, rejections = ingested.frame, ingested.rows_in, ingested.rejections
     else:
         frame = pd.read_parquet(chunk)
-    result = score_frame(frame, fraud_bundle(app), engine=_review_engine(app))
+    events = None
+    if manifest.get("events"):
+        from fraud.features import LabelEvents
+
+        events = LabelEvents.from_frame(pd.read_parquet(manifest["events"]))
+    result = score_frame(frame, fraud_bundle(app), engine=_review_engine(app), events=events)
     scored_path = directory / f"chunk-{index:05d}.scored{_part_suffix(manifest['output'])}"
     write_frame_atomic(result.frame, scored_path)
     summary = {

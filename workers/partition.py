@@ -108,7 +108,7 @@ def raw_csv_table(path: Path) -> pa.Table | None:
     return table.append_column(LINE_COLUMN, pa.array(np.arange(2, table.num_rows + 2)))
 
 
-def _source_column(header: list[str], column_map: Mapping[str, str], canonical: str) -> str | None:
+def source_column(header: list[str], column_map: Mapping[str, str], canonical: str) -> str | None:
     """The input column that gives ``canonical``: named in the map, or by its exact name."""
     mapped = [their for their, our in column_map.items() if our == canonical]
     if mapped:
@@ -164,8 +164,8 @@ def plan_raw(
     if "card_token" in checked.frame.columns:
         return None
     header = [c for c in table.column_names if c != LINE_COLUMN]
-    customer = _source_column(header, column_map, CUSTOMER_COLUMN)
-    transaction = _source_column(header, column_map, TRANSACTION_COLUMN)
+    customer = source_column(header, column_map, CUSTOMER_COLUMN)
+    transaction = source_column(header, column_map, TRANSACTION_COLUMN)
     if customer is None or transaction is None:
         return None
     ids = _keys(table.column(transaction))

@@ -21,17 +21,19 @@ CHUNK_ROWS = 2000
 KILL_CHUNK_ROWS = 5000  # two chunks: each worker busy when one dies
 
 
-def make_transactions(n: int, customers: int, seed: int) -> pd.DataFrame:
+def make_transactions(
+    n: int, customers: int, seed: int, start: str = "2024-03-01"
+) -> pd.DataFrame:
     """Seeded canonical transactions with the columns the shipped bundle's features need."""
     rng = np.random.default_rng(seed)
-    start = pd.Timestamp("2024-03-01", tz="UTC")
+    first = pd.Timestamp(start, tz="UTC")
     seconds = np.sort(rng.uniform(0, 20 * 86400, n))
     customer = rng.integers(0, customers, n)
     merchant = rng.integers(0, 200, n)
     return pd.DataFrame(
         {
             "transaction_id": [f"t{i:07d}" for i in range(n)],
-            "timestamp": (start + pd.to_timedelta(seconds, unit="s")).strftime(
+            "timestamp": (first + pd.to_timedelta(seconds, unit="s")).strftime(
                 "%Y-%m-%dT%H:%M:%SZ"
             ),
             "customer_id": [f"c{c:05d}" for c in customer],
@@ -223,3 +225,36 @@ def test_train_job_writes_a_loadable_bundle(stack_factory, tmp_path: Path) -> No
     assert result["bundle"]["rows"] == len(frame)
     bundle = load_bundle(tmp_path / "bundle")
     assert bundle.version == result["bundle"]["version"]
+
+
+def test_labelled_input_scores_as_one_file(stack, tmp_path: Path) -> None:
+    # Merchant and terminal risk count every customer's labels: scores from chunks split by
+    # customer must equal scoring the file in one piece.
+    if stack.kind != "sqlite":
+        pytest.skip("the split logic is the same on every transport; run once")
+    from fraud.bundle import default_bundle_path, load_bundle
+    from fraud.pan import load_or_create_pan_key
+    from fraud.pipeline import ScoreOptions, score_file
+
+    # After the shipped bundle's training cutoff, so the file's own labels count.
+    frame = make_transactions(3000, customers=150, seed=11, start="2026-06-01")
+    rng = np.random.default_rng(11)
+    # Fraud concentrated on a few merchants, so label risk differs by merchant.
+    frame["is_fraud"] = (
+        rng.random(len(frame)) < np.where(frame["merchant_id"] < "m0020", 0.3, 0.01)
+    ).astype(int)
+    path = tmp_path / "labelled.csv"
+    frame.to_csv(path, index=False)
+    output = tmp_path / "scored.parquet"
+    result = stack.client.result(
+        stack.client.submit_score(path, output, {"chunk_rows": 300}), timeout=120
+    )
+    assert result["ok"] is True and result["chunks"] >= 5, result
+    assert result["ingest"] == "whole file"
+    bundle = load_bundle(default_bundle_path(stack.settings.home))
+    whole = tmp_path / "whole.parquet"
+    options = ScoreOptions(progress=False, pan_key=load_or_create_pan_key(stack.settings.home))
+    score_file(path, whole, options, bundle)
+    ours = pd.read_parquet(output).set_index("transaction_id")["score"]
+    expected = pd.read_parquet(whole).set_index("transaction_id")["score"]
+    pd.testing.assert_series_equal(ours.sort_index(), expected.sort_index())
