@@ -191,7 +191,7 @@ _TOP_K = 64
 
 
 def _run_jobs(
-    model: Model, jobs: list[_Job], names: _LocalScorer
+    model: Model, jobs: list[_Job], scorer: _LocalScorer
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     options = FeatureOptions(per_position=True, batch_size=32, max_length=512)
     written = (
@@ -204,16 +204,16 @@ def _run_jobs(
     for job, position in zip(jobs, written, strict=True):
         for m in job.candidates:
             rel = m.start - job.window_start
-            j = names.token_at(position.offsets, rel)
+            j = scorer.token_at(position.offsets, rel)
             if j is not None:
                 wanted.add(job.window_text[position.offsets[j, 0] : rel] + m.mutated)
-    names.prepare(wanted)
+    scorer.prepare(wanted)
     texts: list[str] = []
     for job, position in zip(jobs, written, strict=True):
         gains: dict[Mutation, float | None] = {}
 
         def score(m: Mutation, job=job, position=position, gains=gains) -> float | None:
-            gains[m] = names.gain(job, position, m)
+            gains[m] = scorer.gain(job, position, m)
             return gains[m]
 
         job.variants = choose_variants(job.candidates, score)
@@ -267,9 +267,9 @@ def statement_features(
             text = source[window.start : window.end]
             jobs.append(_Job(i, statement, window.start, text, candidates))
     results: list[tuple[np.ndarray, np.ndarray]] = []
-    names = _LocalScorer(model)
+    scorer = _LocalScorer(model)
     for start in range(0, len(jobs), _CHUNK_STATEMENTS):
-        results.extend(_run_jobs(model, jobs[start : start + _CHUNK_STATEMENTS], names))
+        results.extend(_run_jobs(model, jobs[start : start + _CHUNK_STATEMENTS], scorer))
     out, k = [], 0
     for statements in per_source:
         n = len(statements)
