@@ -167,6 +167,17 @@ def _canon_ellipsis_body(tree: ast.AST) -> int:
     return count
 
 
+def _canon_u_prefix(tree: ast.AST) -> int:
+    """u-string-prefix: ``u"x"`` -> ``"x"`` (the prefix means nothing in Python 3; the
+    formatter drops it)."""
+    count = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and node.kind == "u":
+            node.kind = None
+            count += 1
+    return count
+
+
 # The allow-list: name -> canonicaliser (mutates a tree, returns how many sites it rewrote).
 # Order matters only where rewrites nest; none of these interact.
 ALLOWED_REWRITES: dict[str, Callable[[ast.AST], int]] = {
@@ -177,6 +188,7 @@ ALLOWED_REWRITES: dict[str, Callable[[ast.AST], int]] = {
     "bare-except": _canon_bare_except,
     "import-split": _canon_split_imports,
     "ellipsis-body-to-pass": _canon_ellipsis_body,
+    "u-string-prefix": _canon_u_prefix,
 }
 
 

@@ -26,6 +26,7 @@ def _rewrite_names(source: str) -> set[str]:
         ("import os, sys\n", "import-split"),
         ("try:\n    pass\nexcept:\n    pass\n", "bare-except"),
         ("class A: ...\n", "ellipsis-body-to-pass"),
+        ("x = u'a'\n", "u-string-prefix"),
         ("def f():\n    l = [1]\n    return [v for v in l]\n", "ambiguous-local-rename"),
     ],
 )
