@@ -184,7 +184,11 @@ def _fix_comments(source: str, width: int) -> str:
     return "".join(out)
 
 
-def _docstring_lines(tree: ast.AST) -> set[int]:
+_TRIPLE = re.compile(r"""^[rRuU]?(\"\"\"|''')""")
+
+
+def _docstring_lines(tree: ast.AST, source_lines: list[str]) -> set[int]:
+    """Lines of triple-quoted docstrings (a one-quote docstring cannot be wrapped in place)."""
     lines: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
@@ -196,6 +200,9 @@ def _docstring_lines(tree: ast.AST) -> set[int]:
                 and isinstance(body[0].value.value, str)
             ):
                 expr = body[0].value
+                start = source_lines[expr.lineno - 1].encode("utf-8")[expr.col_offset :]
+                if not _TRIPLE.match(start.decode("utf-8", "replace")):
+                    continue
                 # every line but the closing one, which ends in the quotes
                 lines.update(range(expr.lineno, expr.end_lineno))
                 if expr.lineno == expr.end_lineno:
@@ -245,10 +252,10 @@ def _split_anywhere(text: str, limit: int, fstring: bool) -> int | None:
 
 def _fix_docstrings(source: str, width: int) -> str:
     try:
-        inner = _docstring_lines(ast.parse(source))
+        lines = source.splitlines(keepends=True)
+        inner = _docstring_lines(ast.parse(source), lines)
     except SyntaxError:
         return source
-    lines = source.splitlines(keepends=True)
     out = []
     for number, line in enumerate(lines, start=1):
         body = line.rstrip("\r\n")

@@ -157,3 +157,11 @@ def test_batch_keeps_each_result_apart():
     assert [r.status for r in results] == ["changed", "error", "unchanged"]
     assert results[0].output == "x = 1\n"
     assert results[1].error_line == 1
+
+
+def test_long_one_quote_docstring_is_split_not_broken():
+    doc = "A base class or mixin that enables context managers to work as decorators here."
+    source = f'class C:\n    "{doc}"\n\n    x = 1\n'
+    result = refactor_source(source, RefactorOptions(), "t.py")
+    assert result.status == "changed", result.reason
+    assert pycodestyle_violations(result.output, 79) == []
