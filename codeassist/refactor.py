@@ -90,7 +90,7 @@ def _python_fixers(source: str, options: RefactorOptions) -> str:
     return fix_ambiguous_names(fix_class_ellipsis(source))
 
 
-class _Batch:
+class _Pipeline:
     """Sources moving through the pipeline together; ``current`` holds the texts."""
 
     def __init__(self, texts: list[str], suffixes: list[str], options: RefactorOptions) -> None:
@@ -190,8 +190,8 @@ def refactor_many(
                 f"cannot parse: {exc.msg}",
                 error_line=exc.lineno or 0,
             )
-    batch = _Batch(texts, suffixes, options)
-    batch.converge(live)
+    pipeline = _Pipeline(texts, suffixes, options)
+    pipeline.converge(live)
     pep8 = options.style == "pep8"
     annotated: dict[int, list[tuple[int, str]]] = {}
     # pycodestyle findings per source, valid while the text is the one they were taken on.
@@ -199,24 +199,24 @@ def refactor_many(
     if pep8 and options.add_noqa:
         again = []
         for i in live:
-            if i in batch.problem:
+            if i in pipeline.problem:
                 continue
-            left = pycodestyle_violations(batch.current[i], options.line_length)
-            checked[i] = (batch.current[i], left)
+            left = pycodestyle_violations(pipeline.current[i], options.line_length)
+            checked[i] = (pipeline.current[i], left)
             if left:
-                new, done = add_noqa(batch.current[i], [(v.line, v.code) for v in left])
+                new, done = add_noqa(pipeline.current[i], [(v.line, v.code) for v in left])
                 if done:
-                    batch.current[i] = new
+                    pipeline.current[i] = new
                     annotated[i] = done
                     again.append(i)
-        batch.converge(again)
+        pipeline.converge(again)
 
     for i in live:
         path, source = sources[i]
-        if i in batch.problem:
-            results[i] = _failed(path, source, batch.problem[i], complexity[i], options)
+        if i in pipeline.problem:
+            results[i] = _failed(path, source, pipeline.problem[i], complexity[i], options)
             continue
-        current = batch.current[i]
+        current = pipeline.current[i]
         equivalence = check_equivalent(texts[i], current)
         if not equivalence.equal:
             reason = f"syntax tree changed: {equivalence.reason}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import deque
 
 AMBIGUOUS = ("l", "O", "I")
 _QUICK = re.compile(r"\b[lOI]\b")
@@ -94,12 +95,12 @@ def rename_is_safe(func: ast.AST, old: str, module_ids: set[str]) -> str | None:
 
 
 def _functions_outermost_first(tree: ast.AST):
-    stack = [tree]
-    while stack:
-        node = stack.pop(0)
+    queue = deque([tree])
+    while queue:
+        node = queue.popleft()
         if isinstance(node, _FUNCTIONS):
             yield node
-        stack.extend(ast.iter_child_nodes(node))
+        queue.extend(ast.iter_child_nodes(node))
 
 
 def plan_renames(tree: ast.AST) -> tuple[list[tuple[ast.Name, str]], list[tuple[int, str]]]:

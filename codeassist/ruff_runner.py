@@ -10,8 +10,11 @@ verified. The analysed code is only read by ruff, never imported or run.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,9 +45,21 @@ _UNPARSABLE = re.compile(r"Failed to parse (?:\S*/)?(s\d+\.pyi?):\d+")
 
 @lru_cache(maxsize=1)
 def ruff_binary() -> str:
-    from ruff.__main__ import find_ruff_bin
+    """Path of the ruff executable: beside this Python, else where the wheel put it, else on
+    PATH (shared by the refactor engine and the static defect engine)."""
+    candidate = Path(sys.executable).with_name("ruff")
+    if candidate.is_file():
+        return str(candidate)
+    try:
+        from ruff.__main__ import find_ruff_bin
 
-    return str(find_ruff_bin())
+        return os.fspath(find_ruff_bin())
+    except (ImportError, FileNotFoundError):
+        pass
+    found = shutil.which("ruff")
+    if found is None:
+        raise FormatterError("ruff is not installed: `pip install ruff`")
+    return found
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,13 @@ own ruff settings cannot switch the bug rules off). It never imports or runs the
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from codeassist.defects.errors import StaticEngineError
 from codeassist.defects.findings import Finding
+from codeassist.refactor_errors import FormatterError
+from codeassist.ruff_runner import ruff_binary
 
 # Rules that point at defects (wrong behaviour), not at style. Each entry is a rule code prefix and
 # the confidence a finding of that class gets: pyflakes' undefined names and pylint's errors are
@@ -87,20 +85,11 @@ class StaticOptions:
 
 
 def find_ruff() -> str:
-    """Path of the ruff executable: the one installed beside this Python, else on PATH."""
-    candidate = Path(sys.executable).with_name("ruff")
-    if candidate.is_file():
-        return str(candidate)
+    """Path of the ruff executable (`codeassist.ruff_runner.ruff_binary`)."""
     try:
-        from ruff.__main__ import find_ruff_bin  # the wheel knows where it put the binary
-
-        return os.fspath(find_ruff_bin())
-    except (ImportError, FileNotFoundError):
-        pass
-    found = shutil.which("ruff")
-    if found is None:
-        raise StaticEngineError("ruff is not installed: `pip install ruff` (needed for --static)")
-    return found
+        return ruff_binary()
+    except FormatterError as exc:
+        raise StaticEngineError(f"{exc} (needed for --static)") from exc
 
 
 def _confidence(code: str, rules: tuple[tuple[str, float], ...]) -> float | None:
