@@ -79,3 +79,49 @@ def add_noqa(
         lines[row - 1] = body + newline
         done.extend((row, code) for code in sorted(codes))
     return "".join(lines), done
+
+
+def _noqa_comments(source: str) -> list[tuple[int, int, str, tuple[str, ...]]]:
+    """(line, column, the line without whitespace, codes) of each ``# noqa: CODES`` comment."""
+    lines = source.splitlines()
+    found = []
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        match = _EXISTING.search(tok.string) if tok.type == tokenize.COMMENT else None
+        if match and match.group("codes"):
+            codes = tuple(c for c in re.split(r"[,\s]+", match.group("codes")) if c in NOQA_CODES)
+            if codes:
+                row = tok.start[0]
+                found.append((row, tok.start[1], "".join(lines[row - 1].split()), codes))
+    return found
+
+
+def _added(original: str, final: str) -> list[tuple[int, int, tuple[str, ...]]]:
+    before: dict[str, int] = {}
+    for _, _, key, _ in _noqa_comments(original):
+        before[key] = before.get(key, 0) + 1
+    added = []
+    for row, column, key, codes in _noqa_comments(final):
+        if before.get(key, 0):
+            before[key] -= 1
+            continue
+        added.append((row, column, codes))
+    return added
+
+
+def added_noqa(original: str, final: str) -> list[tuple[int, str]]:
+    """The (line, code) annotations in ``final`` that ``original`` did not carry.
+
+    Taken from the final text rather than from each round of annotating, because formatting
+    after annotating moves lines."""
+    return [(row, code) for row, _, codes in _added(original, final) for code in codes]
+
+
+def strip_added_noqa(original: str, current: str) -> str:
+    """``current`` without the annotations it has and ``original`` has not, so that a new
+    round annotates afresh instead of leaving comments that formatting stranded."""
+    lines = current.splitlines(keepends=True)
+    for row, column, _ in _added(original, current):
+        text = lines[row - 1]
+        body = text.rstrip("\r\n")
+        lines[row - 1] = body[:column].rstrip() + text[len(body) :]
+    return "".join(lines)

@@ -61,6 +61,8 @@ def fix_slice_spacing(source: str) -> str:
             and prev is not None
             and prev.end[0] == tok.start[0]
             and prev.end[1] < tok.start[1]
+            # "a[1, :2]": pycodestyle wants the space after a comma (E231), not E203
+            and prev.string != ","
         ):
             row = tok.start[0] - 1
             edits.append((starts[row] + prev.end[1], starts[row] + tok.start[1], ""))
@@ -145,15 +147,22 @@ def fix_comment_prefixes(source: str) -> str:
         body = text.lstrip("#")
         inline = tok.start[0] in significant_rows
         if not body.strip():
-            continue  # '#' or a '#####' separator
+            if inline and text.rstrip() != "#":
+                # an inline '###' is E262; as a block comment it is a separator, left alone
+                edits.append(_edit(starts, tok, "# " + text.rstrip()[1:]))
+            continue
         if inline:
             fixed = "# " + body.strip()
         else:
             fixed = "# " + body.strip() if (text[1:2] != " " or text.startswith("##")) else text
         if fixed != text:
-            row = tok.start[0] - 1
-            edits.append((starts[row] + tok.start[1], starts[row] + tok.end[1], fixed))
+            edits.append(_edit(starts, tok, fixed))
     return _apply(source, edits)
+
+
+def _edit(starts: list[int], tok: tokenize.TokenInfo, text: str) -> tuple[int, int, str]:
+    row = tok.start[0] - 1
+    return starts[row] + tok.start[1], starts[row] + tok.end[1], text
 
 
 def _wrap_comment(indent: str, text: str, width: int) -> list[str]:
@@ -215,12 +224,19 @@ def _split_at_space(text: str, limit: int, fstring: bool = False) -> int | None:
     an f-string outside any replacement field."""
     outside = [True] * len(text)
     if fstring:
-        depth, i = 0, 0
+        depth, i, quote = 0, 0, ""
         while i < len(text):
             pair = text[i : i + 2]
             if depth == 0 and pair in ("{{", "}}"):
                 i += 2
                 continue
+            if depth and quote:  # a string literal inside a replacement field: '}' is text
+                quote = "" if text[i] == quote else quote
+                outside[i] = False
+                i += 1
+                continue
+            if depth and text[i] in "'\"":
+                quote = text[i]
             depth += text[i] == "{"
             outside[i] = depth == 0
             depth -= text[i] == "}" and depth > 0
@@ -300,7 +316,16 @@ def _split_string_token(tok: tokenize.TokenInfo, width: int, column: int) -> lis
     if not pieces:
         return None
     pieces.append(content)
-    return [f"{prefix}{quote}{p}{quote}" for p in pieces]
+    split = [f"{prefix}{quote}{p}{quote}" for p in pieces]
+    # The pieces must concatenate to the very same constant: a split inside an f-string's
+    # replacement field, or between the halves of an escape, would not.
+    try:
+        same = ast.dump(ast.parse(" ".join(split), mode="eval")) == ast.dump(
+            ast.parse(tok.string, mode="eval")
+        )
+    except SyntaxError:
+        same = False
+    return split if same else None
 
 
 def _fix_strings(source: str, width: int) -> str:

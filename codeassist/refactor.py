@@ -25,7 +25,7 @@ from pathlib import PurePath
 
 from codeassist.complexity import FunctionComplexity, function_complexities
 from codeassist.config import RefactorOptions
-from codeassist.noqa import add_noqa
+from codeassist.noqa import add_noqa, added_noqa, strip_added_noqa
 from codeassist.pep8 import (
     fix_bare_except,
     fix_class_ellipsis,
@@ -39,9 +39,13 @@ from codeassist.verify import check_equivalent, parse_source, pycodestyle_violat
 
 # Cheap necessary conditions for each fixer to have anything to do (false positives only cost
 # a fixer run): whitespace before a colon, a bare except.
-_MAYBE_SLICE_SPACE = re.compile(r"\[[^\]\n]*\S[ \t]+:")
+# ruff format writes " : " only in slices (the subscript may have opened lines above)
+_MAYBE_SLICE_SPACE = re.compile(r"[^\s,][ \t]+:")
+# blank lines at the end of a comment-only file survive ruff format (W391)
+_TRAILING_BLANK_LINES = re.compile(r"\n[ \t]*\n\s*\Z")
 _MAYBE_BARE_EXCEPT = re.compile(r"\bexcept\s*:")
 _AMBIGUOUS_CODES = ("E741", "E742", "E743")
+_NOQA_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ def _python_fixers(source: str, options: RefactorOptions) -> str:
     if _MAYBE_BARE_EXCEPT.search(source):
         source = fix_bare_except(source)
     source = fix_long_lines(source, width)
+    if _TRAILING_BLANK_LINES.search(source):
+        source = source.rstrip() + "\n"
     return fix_ambiguous_names(fix_class_ellipsis(source))
 
 
@@ -193,23 +199,28 @@ def refactor_many(
     pipeline = _Pipeline(texts, suffixes, options)
     pipeline.converge(live)
     pep8 = options.style == "pep8"
-    annotated: dict[int, list[tuple[int, str]]] = {}
+    annotated: set[int] = set()
     # pycodestyle findings per source, valid while the text is the one they were taken on.
     checked: dict[int, tuple[str, list]] = {}
     if pep8 and options.add_noqa:
-        again = []
-        for i in live:
-            if i in pipeline.problem:
-                continue
-            left = pycodestyle_violations(pipeline.current[i], options.line_length)
-            checked[i] = (pipeline.current[i], left)
-            if left:
-                new, done = add_noqa(pipeline.current[i], [(v.line, v.code) for v in left])
-                if done:
-                    pipeline.current[i] = new
-                    annotated[i] = done
-                    again.append(i)
-        pipeline.converge(again)
+        # Formatting after annotating can move a comment off the line it must be on (a
+        # multi-line string's closing line followed by "% (", say): annotate again.
+        again = [i for i in live if i not in pipeline.problem]
+        for _ in range(_NOQA_ROUNDS):
+            todo, again = again, []
+            for i in todo:
+                if i in annotated:
+                    pipeline.current[i] = strip_added_noqa(texts[i], pipeline.current[i])
+                left = pycodestyle_violations(pipeline.current[i], options.line_length)
+                checked[i] = (pipeline.current[i], left)
+                if left:
+                    new, done = add_noqa(pipeline.current[i], [(v.line, v.code) for v in left])
+                    if done:
+                        pipeline.current[i] = new
+                        annotated.add(i)
+                        again.append(i)
+            pipeline.converge(again)
+            again = [i for i in again if i not in pipeline.problem]
 
     for i in live:
         path, source = sources[i]
@@ -247,7 +258,7 @@ def refactor_many(
             rewrites=equivalence.rewrites,
             complexity=complexity[i],
             over_target=tuple(f for f in complexity[i] if f.complexity > options.max_complexity),
-            annotated=tuple(annotated.get(i, ())),
+            annotated=tuple(added_noqa(texts[i], current)) if i in annotated else (),
             kept_names=kept_names if pep8 else (),
         )
     if pep8:

@@ -165,3 +165,54 @@ def test_long_one_quote_docstring_is_split_not_broken():
     result = refactor_source(source, RefactorOptions(), "t.py")
     assert result.status == "changed", result.reason
     assert pycodestyle_violations(result.output, 79) == []
+
+
+_STRING_THEN_PERCENT = (
+    'X = """\\\n' + "word " * 17 + "end" + '\n""" % (first_argument_is_long,\n'
+    "       second_argument_is_long_too, third_argument_is_long_as_well)\n"
+)
+
+
+# Each of these left a stdlib file refused by the gate in the whole-stdlib benchmark.
+@pytest.mark.parametrize(
+    "source",
+    [
+        # a slice after a comma: the space before ":" is the one E231 wants (test_class.py)
+        "x[:42, ..., :24:, 24, 100]\n",
+        # a slice that ruff format spreads over lines keeps " :" (subprocess.py, test_sax.py)
+        "chunk = view[\n"
+        "    self.offset : self.offset\n"
+        "    + BUF_SIZE_THAT_IS_LONG_ENOUGH_TO_WRAP_THE_LINE\n"
+        "]\n",
+        # an inline comment of only hashes (test_zlib.py, test_calltip.py)
+        "f(x)  ###\n",
+        # blank lines ending a comment-only file, which ruff format keeps (coding20731.py)
+        "# coding: latin-1\r\n\r\n\r\n\r\n",
+        # a long f-string whose replacement field holds a quoted "}" (test_xml_etree.py)
+        "def f(config, name, value, children):\n"
+        "    return ','.join(\n"
+        "        f\"{name}={value or ','.join(c.tag.split('}')[-1] for c in children_of_it)}\"\n"
+        "        for x in y\n"
+        "    )\n",
+        # a long line in a multi-line string followed by "% (": the noqa comment must end up
+        # on the string's closing line after formatting (test_dis.py)
+        _STRING_THEN_PERCENT,
+    ],
+)
+def test_stdlib_leftovers_end_clean(source):
+    result = refactor_source(source, RefactorOptions(), "t.py")
+    assert result.status in ("changed", "unchanged"), (result.reason, result.violations)
+    assert pycodestyle_violations(result.output, 79) == []
+    assert check_equivalent(source, result.output).equal
+    again = refactor_source(result.output, RefactorOptions(), "t.py")
+    assert again.output == result.output
+
+
+def test_noqa_reported_where_it_ends_up_and_none_stranded():
+    source = _STRING_THEN_PERCENT
+    result = refactor_source(source, RefactorOptions(), "t.py")
+    lines = result.output.splitlines()
+    assert [n for n, line in enumerate(lines, 1) if "noqa" in line] == [
+        line for line, _ in result.annotated
+    ]
+    assert len(result.annotated) == 1 and lines[result.annotated[0][0] - 1].startswith('"""')
