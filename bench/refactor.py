@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import ast
 import collections
+import io
 import os
 import random
 import shutil
@@ -22,6 +23,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import tokenize
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -37,38 +39,55 @@ def _stdlib_files() -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts)
 
 
-def _load(files: list[Path]) -> list[str]:
+def _decode(raw: bytes) -> str:
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    return raw.decode(encoding)
+
+
+def _load(files: list[Path]) -> list[bytes]:
+    """The files as they are on disk, those that CPython compiles: parsing the bytes honours
+    the coding cookie, so py2 test data and files with a bogus cookie are no input for any
+    tool, while latin-1 files are."""
     sources = []
     for p in files:
         try:
-            text = p.read_text(encoding="utf-8")
-            ast.parse(text)  # unparsable files (py2 test data) are no input for any tool
-            sources.append(text)
-        except (UnicodeDecodeError, OSError, SyntaxError, ValueError):
+            raw = p.read_bytes()
+            ast.parse(raw)
+            _decode(raw)
+            sources.append(raw)
+        except (UnicodeDecodeError, OSError, SyntaxError, ValueError, LookupError):
             continue
     return sources
 
 
-def _copy(sources: list[str], root: Path) -> list[Path]:
+def _copy(sources: list[bytes], root: Path) -> list[Path]:
     root.mkdir()
     paths = []
-    for i, src in enumerate(sources):
+    for i, raw in enumerate(sources):
         p = root / f"f{i:05d}.py"
-        p.write_bytes(src.encode("utf-8"))
+        p.write_bytes(raw)
         paths.append(p)
     return paths
 
 
-def _score_one(pair: tuple[str, str]) -> tuple[bool, collections.Counter]:
+def _score_one(pair: tuple[str, str | None]) -> tuple[bool, collections.Counter]:
     src, out = pair
+    if out is None:  # the tool wrote bytes its own coding cookie does not decode
+        return True, collections.Counter()
     broken = not check_equivalent(src, out).equal
     return broken, collections.Counter(v.code for v in pycodestyle_violations(out, 79))
 
 
-def _score(sources: list[str], paths: list[Path], jobs: int) -> tuple[int, collections.Counter]:
-    outs = [p.read_bytes().decode("utf-8") for p in paths]
+def _score(sources: list[bytes], paths: list[Path], jobs: int) -> tuple[int, collections.Counter]:
+    texts = [_decode(raw) for raw in sources]
+    outs = []
+    for p in paths:
+        try:
+            outs.append(_decode(p.read_bytes()))
+        except (UnicodeDecodeError, SyntaxError, LookupError):
+            outs.append(None)
     with ProcessPoolExecutor(jobs) as pool:
-        scored = list(pool.map(_score_one, zip(sources, outs, strict=True), chunksize=8))
+        scored = list(pool.map(_score_one, zip(texts, outs, strict=True), chunksize=8))
     codes: collections.Counter = collections.Counter()
     for _, c in scored:
         codes.update(c)
@@ -84,11 +103,21 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=200, help="seeded sample size (0 = all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--autopep8-jobs",
+        default=None,
+        help="comma-separated --jobs values to run autopep8 with (default: 1 and --jobs); "
+        "the first is the baseline",
+    )
     args = parser.parse_args()
     files = _stdlib_files()
     if args.files and args.files < len(files):
         files = random.Random(args.seed).sample(files, args.files)
     sources = _load(files)
+    autopep8_jobs = (
+        [int(j) for j in args.autopep8_jobs.split(",")] if args.autopep8_jobs else [1, args.jobs]
+    )
+    load_before = os.getloadavg()[0]
     n = len(sources)
     rows = []
     notes = []
@@ -120,7 +149,7 @@ def main() -> None:
         for o in failed[:12]:
             notes.append(f"  left untouched: {o.reason[:150]}")
 
-        for jobs in (1, args.jobs):
+        for jobs in autopep8_jobs:
             paths = _copy(sources, Path(tmp) / f"autopep8-{jobs}")
             t0 = time.perf_counter()
             subprocess.run(
@@ -146,16 +175,24 @@ def main() -> None:
         rows.append(("ruff format", elapsed, broken, codes))
 
     print("command: OMP_NUM_THREADS=1 " + " ".join([sys.executable, *sys.argv]))
-    print(f"files: {n} that parse ({'whole stdlib' if not args.files else f'seed {args.seed}'})")
+    print(
+        f"files: {n} that CPython compiles "
+        f"({'whole stdlib' if not args.files else f'seed {args.seed}'})"
+    )
+    print(f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     baseline = rows[1][1]
-    print("\n| tool | seconds | files/s | vs autopep8 (jobs=1) | broken | violations left |")
-    print("|---|---|---|---|---|---|")
+    print(
+        f"\n| tool | seconds | files/s | vs autopep8 (jobs={autopep8_jobs[0]}) | broken "
+        "| violations left | of which ambiguous names (E741-E743) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for name, t, b, codes in rows:
         top = ", ".join(f"{c} {k}" for c, k in codes.most_common(4))
         total = sum(codes.values())
+        ambiguous = sum(codes[c] for c in ("E741", "E742", "E743"))
         print(
             f"| {name} | {t:.1f} | {n / t:.1f} | {baseline / t:.1f}x | {b} | "
-            f"{total}{f' ({top})' if total else ''} |"
+            f"{total}{f' ({top})' if total else ''} | {ambiguous} |"
         )
     print()
     for line in notes:

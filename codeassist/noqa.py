@@ -91,7 +91,9 @@ def _noqa_comments(source: str) -> list[tuple[int, int, str, tuple[str, ...]]]:
             codes = tuple(c for c in re.split(r"[,\s]+", match.group("codes")) if c in NOQA_CODES)
             if codes:
                 row = tok.start[0]
-                found.append((row, tok.start[1], "".join(lines[row - 1].split()), codes))
+                # the noqa may follow other text in the same comment ("#### # noqa: E501")
+                column = tok.start[1] + match.start()
+                found.append((row, column, "".join(lines[row - 1].split()), codes))
     return found
 
 

@@ -20,6 +20,8 @@ import textwrap
 import tokenize
 
 _KEEP_COMMENT = re.compile(r"#\s*(noqa|type:|pragma|pylint:|fmt:|isort:|ruff:)|^#!|coding[:=]")
+# a ruler: "#####", "# -----", "#=====": shortened to fit rather than wrapped
+_RULER = re.compile(r"#[#\s]*([^\w\s])\1*\s*")
 _STRING_PREFIX = re.compile(r"^([rRbBuUfF]{0,2})(['\"])")
 
 
@@ -186,6 +188,9 @@ def _fix_comments(source: str, width: int) -> str:
             continue
         code = body[: tok.start[1]].rstrip()
         indent = body[: len(body) - len(body.lstrip())]
+        if _RULER.fullmatch(tok.string) and len(body) - width < len(tok.string) - 2:
+            out.append(body[:width].rstrip() + newline)
+            continue
         wrapped = _wrap_comment(indent, tok.string, width)
         out.extend(w + (newline or "\n") for w in wrapped)
         if code.strip():  # an inline comment moves above the code it annotated

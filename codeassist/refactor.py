@@ -209,16 +209,17 @@ def refactor_many(
         for _ in range(_NOQA_ROUNDS):
             todo, again = again, []
             for i in todo:
+                before = pipeline.current[i]
                 if i in annotated:
-                    pipeline.current[i] = strip_added_noqa(texts[i], pipeline.current[i])
+                    pipeline.current[i] = strip_added_noqa(texts[i], before)
                 left = pycodestyle_violations(pipeline.current[i], options.line_length)
                 checked[i] = (pipeline.current[i], left)
-                if left:
-                    new, done = add_noqa(pipeline.current[i], [(v.line, v.code) for v in left])
-                    if done:
-                        pipeline.current[i] = new
-                        annotated.add(i)
-                        again.append(i)
+                new, done = add_noqa(pipeline.current[i], [(v.line, v.code) for v in left])
+                pipeline.current[i] = new
+                if done:
+                    annotated.add(i)
+                if new != before:
+                    again.append(i)
             pipeline.converge(again)
             again = [i for i in again if i not in pipeline.problem]
 

@@ -216,3 +216,11 @@ def test_noqa_reported_where_it_ends_up_and_none_stranded():
         line for line, _ in result.annotated
     ]
     assert len(result.annotated) == 1 and lines[result.annotated[0][0] - 1].startswith('"""')
+
+
+def test_long_ruler_comments_are_shortened_not_destroyed():
+    source = "import os\n\n\n" + "#" * 80 + "\n# section\n" + "#" * 80 + "\nX = 1\n"
+    result = refactor_source(source, RefactorOptions(), "t.py")
+    assert result.status == "changed", (result.reason, result.violations)
+    assert result.output.count("#" * 79 + "\n") == 2
+    assert pycodestyle_violations(result.output, 79) == []
