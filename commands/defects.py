@@ -32,7 +32,8 @@ def _version() -> str:
     "--min-confidence",
     type=click.FloatRange(0.0, 1.0),
     default=None,
-    help="Report findings at or above this confidence [detector's calibrated threshold].",
+    help="Report findings at or above this confidence [static: 0.75, the bug-tier rules; "
+    "learned: the detector's calibrated threshold].",
 )
 @click.option("--static/--no-static", default=True, help="Run the ruff bug rules.")
 @click.option("--learned/--no-learned", default=True, help="Run the learned detector.")
@@ -129,6 +130,37 @@ def train_defects(output, n_files, mutants, clean_per_file, validation_files, se
     click.echo(json.dumps(train_detector(output, config), indent=2))
 
 
+@click.command("calibrate-defects")
+@click.option(
+    "--detector",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Detector directory to recalibrate in place [codeassist/assets/defect_detector].",
+)
+@click.option("--files", "n_files", type=int, default=None, help="Whole calibration files.")
+@click.option("--target", type=float, default=None, help="Static + learned alarms per 1k lines.")
+def calibrate_defects(directory, n_files, target):
+    """Set the learned detector's default threshold on packages it was not trained on."""
+    import dataclasses
+
+    from codeassist.code_model import load_code_model
+    from codeassist.defects.detector import DETECTOR_DIR, load_detector, save_calibration
+    from codeassist.defects.training import CalibrateConfig, calibrate_detector
+    from core_model.runtime import set_threads
+
+    set_threads(1)
+    config = CalibrateConfig()
+    if n_files is not None:
+        config = dataclasses.replace(config, files=n_files)
+    if target is not None:
+        config = dataclasses.replace(config, false_alarm_target=target)
+    directory = directory or DETECTOR_DIR
+    detector = calibrate_detector(load_detector(directory), load_code_model(), config)
+    save_calibration(detector, directory)
+    click.echo(json.dumps(dict(detector.meta, threshold=detector.threshold), indent=2))
+
+
 @click.command("evaluate-defects")
 @click.option("--files", "n_files", type=int, default=40, help="Held-out files.")
 @click.option("--mutants", type=int, default=6, help="Seeded bugs per file.")
@@ -145,6 +177,7 @@ def evaluate_defects(n_files, mutants, seed, fmt):
 
 
 COMMANDS: list[click.Command] = [
+    calibrate_defects,
     detect_defects,
     evaluate_defects,
     train_code_model_command,

@@ -13,10 +13,8 @@ from pathlib import Path
 
 from codeassist.defects.errors import SourceError
 from codeassist.defects.findings import BUG_KINDS, DetectOptions, Finding
-from codeassist.defects.static import check_source
+from codeassist.defects.static import STATIC_THRESHOLD, check_source
 from codeassist.sarif import _LEARNED_DESCRIPTIONS
-
-DEFAULT_THRESHOLD = 0.5  # used only when the learned part is off
 
 
 @functools.lru_cache(maxsize=4)
@@ -30,12 +28,18 @@ def _learned_engine(code_model_dir: str | None, detector_dir: str | None):
 
 
 def default_threshold(options: DetectOptions) -> float:
-    """The detector's calibrated threshold (or the static default when learned is off)."""
+    """The learned detector's calibrated threshold, or ``--min-confidence`` when given."""
     if options.min_confidence is not None:
         return options.min_confidence
     if not options.learned:
-        return DEFAULT_THRESHOLD
+        return STATIC_THRESHOLD
     return _learned_engine(options.code_model_dir, options.detector_dir)[1].threshold
+
+
+def static_threshold(options: DetectOptions) -> float:
+    """`STATIC_THRESHOLD`, or ``--min-confidence`` when given: the same static findings with
+    or without the learned part, so adding it only ever adds findings."""
+    return STATIC_THRESHOLD if options.min_confidence is None else options.min_confidence
 
 
 def _variant_fix(source: str, feats, i: int, kind: str) -> str | None:
@@ -109,12 +113,13 @@ def detect_source(source: str, path: str, options: DetectOptions) -> list[Findin
         raise SourceError(path, f"line {exc.lineno}: not valid Python: {exc.msg}") from exc
     except ValueError as exc:
         raise SourceError(path, f"not valid Python: {exc}") from exc
-    findings: list[Finding] = []
+    kept: list[Finding] = []
     if options.static:
-        findings.extend(check_source(source, path))
+        floor = static_threshold(options)
+        kept.extend(f for f in check_source(source, path) if f.confidence >= floor)
     if options.learned:
-        findings.extend(_learned_findings(source, tree, path, options, threshold))
-    kept = [f for f in findings if f.confidence >= threshold]
+        found = _learned_findings(source, tree, path, options, threshold)
+        kept.extend(f for f in found if f.confidence >= threshold)
     kept.sort(key=lambda f: (f.line, f.column, f.rule_id))
     return kept
 

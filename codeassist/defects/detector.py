@@ -305,22 +305,33 @@ class Detector:
         return probability, kind_proba.argmax(1), kind_proba
 
 
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; the artifact is shipped, others read it
+    os.replace(tmp, path)
+
+
+def _meta_bytes(detector: Detector) -> bytes:
+    meta = dict(detector.meta, threshold=detector.threshold, kinds=list(BUG_KINDS))
+    return json.dumps(meta, indent=2).encode()
+
+
 def save_detector(detector: Detector, directory: Path) -> None:
     """Write detector.skops and detector.json atomically."""
     import skops.io
 
     directory.mkdir(parents=True, exist_ok=True)
-    blob = skops.io.dumps({"bug": detector.bug, "kind": detector.kind})
-    meta = dict(detector.meta, threshold=detector.threshold, kinds=list(BUG_KINDS))
-    for name, data in (
-        ("detector.skops", blob),
-        ("detector.json", json.dumps(meta, indent=2).encode()),
-    ):
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the artifact is shipped, others read it
-        os.replace(tmp, directory / name)
+    _write_atomic(
+        directory / "detector.skops", skops.io.dumps({"bug": detector.bug, "kind": detector.kind})
+    )
+    _write_atomic(directory / "detector.json", _meta_bytes(detector))
+
+
+def save_calibration(detector: Detector, directory: Path) -> None:
+    """Rewrite only detector.json (threshold and metadata): the classifiers are unchanged."""
+    _write_atomic(directory / "detector.json", _meta_bytes(detector))
 
 
 def load_detector(directory: Path | None = None) -> Detector:
