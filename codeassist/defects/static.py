@@ -6,8 +6,11 @@ own ruff settings cannot switch the bug rules off). It never imports or runs the
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from codeassist.defects.errors import StaticEngineError
@@ -74,9 +77,17 @@ RULE_CONFIDENCE: dict[str, float] = {
     "RUF033": 0.6,
 }
 
+# An undefined name (F821) that the module may well define after all: it binds the name at module
+# level (and deletes it, or binds it conditionally), or it writes its own namespace at run time
+# (``globals().update(...)``, an enum's ``_convert_(..., __name__)``), which pyflakes cannot see,
+# much as it cannot see through ``import *``. On unmodified training-split files every F821 alarm
+# was of these two sorts.
+UNSURE_UNDEFINED_NAME_CONFIDENCE = 0.6
+
 # Shown by default: the "nearly always a bug" tier. A static finding's confidence is its rule's, so
 # this is a choice of rules, made once; the learned detector has its own calibrated threshold.
 STATIC_THRESHOLD = 0.75
+_UNDEFINED = re.compile(r"Undefined name `([^`]+)`")
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,51 @@ def _fix_text(item: dict, source: str, line_starts: list[int]) -> tuple[str | No
     for a, b, edit in sorted(spans, key=lambda s: s[0], reverse=True):
         text = text[: a - start] + edit["content"] + text[b - start :]
     return text, description
+
+
+def _module_level_names(tree: ast.Module) -> set[str]:
+    """Names bound by module-level statements (including inside top-level if/try/with/for)."""
+    names: set[str] = set()
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            continue
+        for child in ast.walk(node):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store | ast.Del):
+                names.add(child.id)
+            elif isinstance(child, ast.stmt) and child is not node:
+                todo.append(child)
+    return names
+
+
+def _writes_own_namespace(tree: ast.Module) -> bool:
+    """A call to ``globals()`` or a call handed ``__name__`` (a namespace or module to fill)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id in ("globals", "vars", "exec"):
+            return True
+        arguments = [*node.args, *(k.value for k in node.keywords)]
+        if any(isinstance(a, ast.Name) and a.id == "__name__" for a in arguments):
+            return True
+    return False
+
+
+def _unsure_undefined(source: str) -> Callable[[str], bool]:
+    """Whether an F821 name may be defined at run time after all (see the constant)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return lambda name: False
+    if _writes_own_namespace(tree):
+        return lambda name: True
+    bound = _module_level_names(tree)
+    return lambda name: name in bound
 
 
 def check_source(source: str, path: str, options: StaticOptions | None = None) -> list[Finding]:
@@ -184,6 +240,7 @@ def check_source(source: str, path: str, options: StaticOptions | None = None) -
     for line in source.splitlines(keepends=True):
         line_starts.append(line_starts[-1] + len(line))
     findings = []
+    unsure: Callable[[str], bool] | None = None
     for item in items:
         code = item.get("code")
         if code is None:  # a syntax error: reported with code None by ruff
@@ -203,6 +260,11 @@ def check_source(source: str, path: str, options: StaticOptions | None = None) -
         confidence = _confidence(code, options.rules)
         if confidence is None:
             continue
+        name = _UNDEFINED.search(item["message"]) if code == "F821" else None
+        if name:
+            unsure = unsure or _unsure_undefined(source)
+            if unsure(name.group(1)):
+                confidence = min(confidence, UNSURE_UNDEFINED_NAME_CONFIDENCE)
         fix, description = _fix_text(item, source, line_starts)
         message = item["message"] + (f" (fix: {description})" if description else "")
         findings.append(

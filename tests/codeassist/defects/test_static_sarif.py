@@ -4,10 +4,11 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from codeassist.defects.static import check_source
+from codeassist.defects.static import STATIC_THRESHOLD, check_source
 from codeassist.sarif import build_sarif, load_schema_subset, validate_sarif
 
 BUGGY = "def f(x):\n    if x is 1:\n        return y\n    return x\n"
@@ -96,3 +97,20 @@ def test_default_static_findings_do_not_depend_on_the_learned_part():
     assert [f.rule_id for f in static_part] == [f.rule_id for f in alone]
     assert {"ruff/F632", "ruff/F821"} <= {f.rule_id for f in alone}
     assert "ruff/F841" not in {f.rule_id for f in alone}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # the module fills its own namespace at run time (plistlib.py)
+        "import enum\nF = enum.Enum('F', 'A B')\nglobals().update(F.__members__)\nx = A\n",
+        # an enum's _convert_ handed __name__ (ssl.py)
+        "import enum\nenum.IntEnum._convert_('M', __name__, lambda n: n)\ny = M.X\n",
+        # bound at module level, deleted once the module is built (opcode.py)
+        "def op(n):\n    return n\n\n\ndef name_op(n):\n    return op(n)\n\n\ndel op\n",
+    ],
+)
+def test_undefined_names_the_module_may_define_are_not_shown_by_default(source):
+    findings = [f for f in check_source(source, "a.py") if f.rule_id == "ruff/F821"]
+    assert findings and all(f.confidence < STATIC_THRESHOLD for f in findings)
+    assert all(f.confidence >= STATIC_THRESHOLD for f in check_source(BUGGY, "a.py"))
