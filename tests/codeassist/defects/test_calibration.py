@@ -1,0 +1,73 @@
+"""The learned threshold is calibrated on packages the detector never trained on, and keeps
+static + learned alarms within the target there."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from codeassist.defects.corpus import list_corpus
+from codeassist.defects.training import (
+    CalibrateConfig,
+    TrainDetectorConfig,
+    _split_by_package,
+    calibrate_detector,
+    calibrate_threshold,
+    calibration_files,
+    package_quantile_threshold,
+)
+
+
+def test_threshold_allows_exactly_the_budgeted_alarms():
+    scores = np.array([0.99, 0.95, 0.9, 0.5, 0.2, 0.1])
+    # 2,000 lines at 1 alarm per 1,000 lines: two clean statements may score above it
+    threshold = calibrate_threshold(scores, 2000, 1.0)
+    assert (scores >= threshold).sum() == 2
+    assert (scores >= calibrate_threshold(scores, 2000, 0.0)).sum() == 0
+
+
+def test_calibration_files_come_from_packages_without_training_files():
+    train = TrainDetectorConfig()
+    files = list_corpus(
+        "train",
+        max_files=train.files + train.validation_files,
+        max_bytes=train.max_file_bytes,
+        seed=train.seed + 100,
+    )
+    trained = {f.package for f in _split_by_package(files, train.validation_files)[0]}
+    chosen = calibration_files(train, 50, 0)
+    assert len(chosen) == 50
+    assert not trained & {f.package for f in chosen}
+
+
+@pytest.mark.parametrize("target", [0.0, 5.0])
+def test_calibrated_detector_stays_within_its_target(target):
+    from codeassist.code_model import load_code_model
+    from codeassist.defects.detector import load_detector
+
+    config = dataclasses.replace(
+        CalibrateConfig(), files=2, mutants_per_file=0, false_alarm_target=target
+    )
+    calibrated = calibrate_detector(load_detector(), load_code_model(), config)
+    meta = calibrated.meta
+    assert meta["calibration_files"] == 2 and meta["calibration_lines"] > 0
+    if target == 0.0:
+        assert meta["calibration_learned_false_alarms_per_kloc"] == 0.0
+    else:
+        assert meta["calibration_quantile_false_alarms_per_kloc"] <= target
+
+
+def test_quantile_threshold_guards_against_the_noisiest_packages():
+    rng = np.random.default_rng(0)
+    # 20 packages of 1,000 lines; two of them hold most of the high-scoring clean statements
+    scores = [rng.uniform(0, 0.5, 400) for _ in range(20)]
+    scores[3] = np.concatenate([scores[3], rng.uniform(0.7, 0.9, 12)])
+    scores[11] = np.concatenate([scores[11], rng.uniform(0.7, 0.9, 12)])
+    lines, static = np.full(20, 1000.0), np.zeros(20)
+    pooled = calibrate_threshold(np.concatenate(scores), 20_000, 1.0)
+    config = dataclasses.replace(CalibrateConfig(), resamples=300)
+    threshold, rate = package_quantile_threshold(scores, lines, static, config)
+    assert threshold > pooled and rate <= 1.0
+    # with static alarms taking the whole budget, no learned alarm is left
+    threshold, _ = package_quantile_threshold(scores, lines, np.full(20, 1.0), config)
+    assert threshold > max(s.max() for s in scores)
