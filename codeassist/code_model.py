@@ -87,6 +87,18 @@ def load_code_model(path: Path | None = None, device: str = "cpu") -> Model:
     return load(path, device=device)
 
 
+def training_corpus(config: CodeModelConfig | None = None) -> list:
+    """The corpus files the code model is trained on (training split, up to ``max_bytes``)."""
+    config = config or CodeModelConfig()
+    chosen, total = [], 0
+    for item in list_corpus("train", seed=config.seed):
+        chosen.append(item)
+        total += len(item.text)
+        if total >= config.max_bytes:
+            break
+    return chosen
+
+
 def train_code_model(output: Path, config: CodeModelConfig | None = None) -> CodeModelReport:
     """Train the code model on the training split of the standard library and save it.
 
@@ -96,13 +108,8 @@ def train_code_model(output: Path, config: CodeModelConfig | None = None) -> Cod
     """
     config = config or CodeModelConfig()
     started = time.perf_counter()
-    files, texts, total = 0, [], 0
-    for item in list_corpus("train", seed=config.seed):
-        texts.append(item.text)
-        files += 1
-        total += len(item.text)
-        if total >= config.max_bytes:
-            break
+    texts = [item.text for item in training_corpus(config)]
+    files, total = len(texts), sum(len(t) for t in texts)
     model = build_text_model(config.spec, texts, vocab_size=config.vocab_size, seed=config.seed)
     from core_model.train import train_lm  # heavy import, only when training
 

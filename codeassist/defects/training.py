@@ -205,7 +205,12 @@ def package_quantile_threshold(
 
 
 def calibration_files(train: TrainDetectorConfig, count: int, seed: int) -> list:
-    """Training-split files whose package gave the detector no training file."""
+    """Training-split files that no learned part has seen: their package gave the detector no
+    training file, and the code model was not trained on them (text it learned reads as more
+    natural, which would make the alarms on it too few)."""
+    from codeassist.code_model import training_corpus
+
+    seen = {item.path for item in training_corpus()}
     files = list_corpus(
         "train",
         max_files=train.files + train.validation_files,
@@ -214,7 +219,7 @@ def calibration_files(train: TrainDetectorConfig, count: int, seed: int) -> list
     )
     trained = {f.package for f in _split_by_package(files, train.validation_files)[0]}
     pool = list_corpus("train", max_bytes=train.max_file_bytes, seed=seed + 200)
-    return [f for f in pool if f.package not in trained][:count]
+    return [f for f in pool if f.package not in trained and f.path not in seen][:count]
 
 
 def calibrate_detector(detector: Detector, model, config: CalibrateConfig) -> Detector:
