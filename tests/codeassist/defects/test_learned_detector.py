@@ -2,8 +2,9 @@
 with high confidence at the default threshold and leave its fixed version quiet.
 
 Still a gap, kept visible as a strict xfail: on `CLAMP` with ``value > high`` turned into
-``value < high`` the shipped detector gives the buggy line 0.26 and the clean line 0.35
-(threshold 0.79); the small code model does not prefer ``>`` there (it prefers ``value < value``).
+``value < high`` the shipped detector gives the buggy line 0.26 and the clean line 0.35 (both
+far below the default threshold); the small code model does not prefer ``>`` there (it prefers
+``value < value``).
 """
 
 import pytest
