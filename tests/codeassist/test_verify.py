@@ -41,8 +41,8 @@ def _stdlib_sample(n: int, seed: int) -> list[Path]:
 
 
 def test_stdlib_corpus_never_broken():
-    refactored = 0
-    sample = _stdlib_sample(25, seed=6)
+    refactored, parsed = 0, 0
+    sample = _stdlib_sample(60, seed=6)
     for path in sample:
         try:
             source = path.read_text(encoding="utf-8")
@@ -56,9 +56,9 @@ def test_stdlib_corpus_never_broken():
             result = refactor_source(source, RefactorOptions(), str(path))
         except SourceParseError:
             continue
-        if result.status == "failed":
-            assert result.output == source, path
-            continue
+        parsed += 1
+        # The whole stdlib now comes out with no file refused by the gate (docs/benchmarks.md).
+        assert result.status != "failed", (path, result.reason, result.violations)
         assert check_equivalent(source, result.output).equal, path
         left = pycodestyle_violations(result.output, 79)
         # The only violations allowed to stay are ambiguous names with no safe rename, and
@@ -66,5 +66,4 @@ def test_stdlib_corpus_never_broken():
         assert all(v.code in ("E741", "E742", "E743") for v in left), (path, left)
         assert len(result.kept_names) == len(left), path
         refactored += 1
-    # Measured: 25 of 25 sampled files (seed 6) come out clean or with reported names only.
-    assert refactored >= len(sample) - 2, refactored
+    assert refactored == parsed >= len(sample) - 2, (refactored, parsed)
