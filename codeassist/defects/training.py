@@ -146,6 +146,7 @@ def train_detector(
         "train_rows": int(len(train.y)),
         "train_bugs": int(train.y.sum()),
         "train_files": len(train_files),
+        "train_packages": sorted({f.package for f in train_files}),
         "validation_files": len(val_files),
         "validation_auc": float(roc_auc_score(val.y, val_scores)),
         "validation_clean_lines": val.lines,
@@ -204,20 +205,23 @@ def package_quantile_threshold(
     return threshold, rate(threshold)
 
 
-def calibration_files(train: TrainDetectorConfig, count: int, seed: int) -> list:
+def calibration_files(
+    train: TrainDetectorConfig, count: int, seed: int, trained: set[str] | None = None
+) -> list:
     """Training-split files that no learned part has seen: their package gave the detector no
-    training file, and the code model was not trained on them (text it learned reads as more
-    natural, which would make the alarms on it too few)."""
+    training file (``trained``; rebuilt from ``train`` when not given), and the code model was
+    not trained on them (text it learned reads as more natural, so alarms on it are too few)."""
     from codeassist.code_model import training_corpus
 
     seen = {item.path for item in training_corpus()}
-    files = list_corpus(
-        "train",
-        max_files=train.files + train.validation_files,
-        max_bytes=train.max_file_bytes,
-        seed=train.seed + 100,
-    )
-    trained = {f.package for f in _split_by_package(files, train.validation_files)[0]}
+    if trained is None:
+        files = list_corpus(
+            "train",
+            max_files=train.files + train.validation_files,
+            max_bytes=train.max_file_bytes,
+            seed=train.seed + 100,
+        )
+        trained = {f.package for f in _split_by_package(files, train.validation_files)[0]}
     pool = list_corpus("train", max_bytes=train.max_file_bytes, seed=seed + 200)
     return [f for f in pool if f.package not in trained and f.path not in seen][:count]
 
@@ -235,7 +239,10 @@ def calibrate_detector(detector: Detector, model, config: CalibrateConfig) -> De
         seed=int(detector.meta.get("seed", defaults.seed)),
     )
     started = time.perf_counter()
-    files = calibration_files(train, config.files, config.seed)
+    trained = detector.meta.get("train_packages")  # recorded since; else rebuilt from `train`
+    files = calibration_files(
+        train, config.files, config.seed, set(trained) if trained is not None else None
+    )
     data = build_dataset(model, files, config.mutants_per_file, config.seed + 1, None)
     scores = detector.score(data.x)[0]
     clean = data.y == 0

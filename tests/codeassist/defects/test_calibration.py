@@ -73,3 +73,10 @@ def test_quantile_threshold_guards_against_the_noisiest_packages():
     # with static alarms taking the whole budget, no learned alarm is left
     threshold, _ = package_quantile_threshold(scores, lines, np.full(20, 1.0), config)
     assert threshold > max(s.max() for s in scores)
+
+
+def test_calibration_excludes_the_recorded_training_packages():
+    default = calibration_files(TrainDetectorConfig(), 10, 0)
+    recorded = {f.package for f in default[:3]}
+    chosen = calibration_files(TrainDetectorConfig(), 10, 0, trained=recorded)
+    assert chosen and not recorded & {f.package for f in chosen}
