@@ -99,6 +99,17 @@ def _split_by_package(files: list, validation: int) -> tuple[list, list]:
     return [f for f in files if f.package not in val_packages], val
 
 
+def split_training_files(config: TrainDetectorConfig) -> tuple[list, list]:
+    """The detector's training files and its validation files (other packages)."""
+    files = list_corpus(
+        "train",
+        max_files=config.files + config.validation_files,
+        max_bytes=config.max_file_bytes,
+        seed=config.seed + 100,
+    )
+    return _split_by_package(files, config.validation_files)
+
+
 def train_detector(
     output: Path | None, config: TrainDetectorConfig, calibrate: CalibrateConfig | None = None
 ) -> dict:
@@ -112,13 +123,7 @@ def train_detector(
 
     started = time.perf_counter()
     model = load_code_model()
-    files = list_corpus(
-        "train",
-        max_files=config.files + config.validation_files,
-        max_bytes=config.max_file_bytes,
-        seed=config.seed + 100,
-    )
-    train_files, val_files = _split_by_package(files, config.validation_files)
+    train_files, val_files = split_training_files(config)
     train = build_dataset(
         model, train_files, config.mutants_per_file, config.seed, config.clean_per_file
     )
@@ -215,13 +220,7 @@ def calibration_files(
 
     seen = {item.path for item in training_corpus()}
     if trained is None:
-        files = list_corpus(
-            "train",
-            max_files=train.files + train.validation_files,
-            max_bytes=train.max_file_bytes,
-            seed=train.seed + 100,
-        )
-        trained = {f.package for f in _split_by_package(files, train.validation_files)[0]}
+        trained = {f.package for f in split_training_files(train)[0]}
     pool = list_corpus("train", max_bytes=train.max_file_bytes, seed=seed + 200)
     return [f for f in pool if f.package not in trained and f.path not in seen][:count]
 

@@ -7,15 +7,14 @@ import numpy as np
 import pytest
 
 from codeassist.code_model import training_corpus
-from codeassist.defects.corpus import list_corpus
 from codeassist.defects.training import (
     CalibrateConfig,
     TrainDetectorConfig,
-    _split_by_package,
     calibrate_detector,
     calibrate_threshold,
     calibration_files,
     package_quantile_threshold,
+    split_training_files,
 )
 
 
@@ -29,13 +28,7 @@ def test_threshold_allows_exactly_the_budgeted_alarms():
 
 def test_calibration_files_come_from_packages_without_training_files():
     train = TrainDetectorConfig()
-    files = list_corpus(
-        "train",
-        max_files=train.files + train.validation_files,
-        max_bytes=train.max_file_bytes,
-        seed=train.seed + 100,
-    )
-    trained = {f.package for f in _split_by_package(files, train.validation_files)[0]}
+    trained = {f.package for f in split_training_files(train)[0]}
     chosen = calibration_files(train, 40, 0)
     assert len(chosen) == 40
     assert not trained & {f.package for f in chosen}
