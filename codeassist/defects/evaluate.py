@@ -25,28 +25,33 @@ class EvaluateConfig:
     max_file_bytes: int = 60_000
 
 
-def _shown(findings: list, floor: float) -> list:
-    return [x for x in findings if x.confidence >= floor]
-
-
-def _static_results(files, mutations, floor: float) -> tuple[np.ndarray, int, int]:
-    """Static engine alone, as `detect-defects` shows it (findings at or above ``floor``), on
-    the very mutants the learned part scored: a seeded bug counts as found when ruff flags its
-    line in the mutant and not in the original. Returns hits per seeded bug, ruff's findings
-    on the unmodified files (false alarms) and their lines."""
-    base_keys, false_alarms, lines = {}, 0, 0
-    for f, item in enumerate(files):
-        base = _shown(check_source(item.text, "x.py"), floor)
-        base_keys[f] = {(x.rule_id, x.line) for x in base}
-        false_alarms += len(base)
-        lines += item.text.count("\n") + 1
-    hits = []
+def _static_results(
+    files, mutations, floors: tuple[float, ...]
+) -> tuple[list[tuple[np.ndarray, int]], int]:
+    """Static engine alone, as `detect-defects` shows it at each confidence floor, on the very
+    mutants the learned part scored: a seeded bug counts as found when ruff flags its line in
+    the mutant and not in the original. ruff runs once per text; for each floor returns hits
+    per seeded bug and ruff's findings on the unmodified files (false alarms); then the lines.
+    """
+    base = [check_source(item.text, "x.py") for item in files]
+    lines = sum(item.text.count("\n") + 1 for item in files)
+    mutants = []
     for f, mutation in mutations:
         text = files[f].text
         line = text.count("\n", 0, mutation.start) + 1
-        after = _shown(check_source(mutation.apply(text), "x.py"), floor)
-        hits.append(any(x.line == line and (x.rule_id, x.line) not in base_keys[f] for x in after))
-    return np.array(hits, bool), false_alarms, lines
+        mutants.append((f, line, check_source(mutation.apply(text), "x.py")))
+    results = []
+    for floor in floors:
+        keys = [{(x.rule_id, x.line) for x in found if x.confidence >= floor} for found in base]
+        hits = [
+            any(
+                x.confidence >= floor and x.line == line and (x.rule_id, x.line) not in keys[f]
+                for x in after
+            )
+            for f, line, after in mutants
+        ]
+        results.append((np.array(hits, bool), sum(len(k) for k in keys)))
+    return results, lines
 
 
 def evaluate(config: EvaluateConfig) -> dict:
@@ -71,11 +76,10 @@ def evaluate(config: EvaluateConfig) -> dict:
     flagged = scores >= threshold
     clean = data.y == 0
     bugs = data.y == 1
-    # The same static findings with and without the learned part (`detect.static_threshold`).
-    static_hits, static_alarms, static_lines = _static_results(
-        files, data.mutations, STATIC_THRESHOLD
-    )
-    every_rule_hits, every_rule_alarms, _ = _static_results(files, data.mutations, 0.0)
+    # The same static findings with and without the learned part (`detect.static_threshold`),
+    # and every rule for reference.
+    static, static_lines = _static_results(files, data.mutations, (STATIC_THRESHOLD, 0.0))
+    (static_hits, static_alarms), (every_rule_hits, every_rule_alarms) = static
     learned_hits = flagged[bugs]
     either = static_hits | learned_hits
     bug_kinds = data.kind[bugs]
