@@ -27,12 +27,10 @@ def _learned_engine(code_model_dir: str | None, detector_dir: str | None):
     return model, detector
 
 
-def default_threshold(options: DetectOptions) -> float:
+def learned_threshold(options: DetectOptions) -> float:
     """The learned detector's calibrated threshold, or ``--min-confidence`` when given."""
     if options.min_confidence is not None:
         return options.min_confidence
-    if not options.learned:
-        return STATIC_THRESHOLD
     return _learned_engine(options.code_model_dir, options.detector_dir)[1].threshold
 
 
@@ -106,7 +104,6 @@ def detect_source(source: str, path: str, options: DetectOptions) -> list[Findin
     Raises:
         SourceError: the text is not valid Python.
     """
-    threshold = default_threshold(options)
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
@@ -118,6 +115,7 @@ def detect_source(source: str, path: str, options: DetectOptions) -> list[Findin
         floor = static_threshold(options)
         kept.extend(f for f in check_source(source, path) if f.confidence >= floor)
     if options.learned:
+        threshold = learned_threshold(options)
         found = _learned_findings(source, tree, path, options, threshold)
         kept.extend(f for f in found if f.confidence >= threshold)
     kept.sort(key=lambda f: (f.line, f.column, f.rule_id))
