@@ -154,11 +154,17 @@ def _module_level_names(tree: ast.Module) -> set[str]:
         if isinstance(node, ast.Import | ast.ImportFrom):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
             continue
-        for child in ast.walk(node):
-            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store | ast.Del):
-                names.add(child.id)
-            elif isinstance(child, ast.stmt) and child is not node:
-                todo.append(child)
+        if isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case):
+                todo.append(child)  # a nested def or class is bound, its body is not entered
+            else:
+                names.update(
+                    n.id
+                    for n in ast.walk(child)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)
+                )
     return names
 
 

@@ -114,3 +114,13 @@ def test_undefined_names_the_module_may_define_are_not_shown_by_default(source):
     findings = [f for f in check_source(source, "a.py") if f.rule_id == "ruff/F821"]
     assert findings and all(f.confidence < STATIC_THRESHOLD for f in findings)
     assert all(f.confidence >= STATIC_THRESHOLD for f in check_source(BUGGY, "a.py"))
+
+
+def test_a_name_local_to_a_nested_function_is_no_module_binding():
+    # ``total`` is bound only inside f, under a top-level if: using it at module level is a bug
+    source = (
+        "import sys\nif sys:\n\n    def f():\n        total = 1\n        return total\n"
+        "\n\nprint(total)\n"
+    )
+    (finding,) = [f for f in check_source(source, "a.py") if f.rule_id == "ruff/F821"]
+    assert finding.confidence >= STATIC_THRESHOLD
