@@ -26,7 +26,7 @@ from core_model.runtime import set_threads  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=20)
-    parser.add_argument("--eval-files", type=int, default=40)
+    parser.add_argument("--eval-files", type=int, default=40, help="0 skips the evaluation")
     args = parser.parse_args()
     set_threads(1)
     files = list_corpus("eval", max_files=args.files, seed=7)
@@ -49,7 +49,8 @@ def main() -> None:
     for directory in (CODE_MODEL_DIR, DETECTOR_DIR):
         size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
         print(f"artifact {directory.name}: {size / 1e6:.1f} MB")
-    print(render_table(evaluate(EvaluateConfig(files=args.eval_files))))
+    if args.eval_files:  # 0: speed and training figures only
+        print(render_table(evaluate(EvaluateConfig(files=args.eval_files))))
 
 
 if __name__ == "__main__":
