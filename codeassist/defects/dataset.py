@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from codeassist.defects.corpus import CorpusFile
-from codeassist.defects.detector import statement_features
+from codeassist.defects.detector import N_FEATURES, statement_features
 from codeassist.defects.findings import BUG_KINDS
 from codeassist.defects.mutate import Mutation, list_mutations, sample_mutations
 from codeassist.defects.statements import SourceIndex, list_statements, statement_at
@@ -111,7 +111,7 @@ def build_dataset(
             groups.append(np.full(n, f))
             if mutation is not None:
                 seeded.append((f, mutation))
-    width = model.config.hidden_size
+    width = N_FEATURES
     return Dataset(
         np.concatenate(xs) if xs else np.zeros((0, width), np.float32),
         np.concatenate(ys).astype(np.int64) if ys else np.zeros(0, np.int64),

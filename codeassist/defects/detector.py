@@ -1,15 +1,19 @@
 """The learned part: per-statement features from the code model and a classifier over them.
 
 Each candidate statement (see `statements`) is scored in its own window (see `variants`): the
-same few lines of context at training and detection time. Features are the mean of the code
-model's hidden states over the statement's tokens, surprisal statistics of those tokens against
-the window's context, cheap AST features and, in the manner of DeepBugs, how much more natural
-the code model finds each candidate edit of the statement than what is written (surprisal of
-the statement and the line after it, as written minus as edited: large means "a nearby variant
-reads much better"). A HistGradientBoosting classifier ranks statements by bug likelihood; a
-second one names the bug kind. Training data are seeded bugs (`mutate`) in the training
-packages of the corpus. All windows of a file go through the model in batches, never one
-forward per statement.
+same few lines of context at training and detection time. Features are surprisal statistics of
+the statement's tokens against the window's context; in the manner of DeepBugs, how much more
+natural the code model finds each candidate edit of the statement than what is written
+(surprisal of the statement and the line after it, as written minus as edited: large means "a
+nearby variant reads much better"); cheap AST features; and how the statement's names and
+attributes are used in the rest of the function and file (`usage`: what the window cannot
+show). A HistGradientBoosting classifier ranks statements by bug likelihood; a second one names
+the bug kind. Training data are seeded bugs (`mutate`) in the training packages of the corpus.
+All windows of a file go through the model in batches, never one forward per statement.
+
+The classifiers do not see the code model's hidden states: a mean-pooled statement embedding
+ranked seeded bugs worse on packages the detector was not trained on (it learns what the
+training packages look like rather than what a bug looks like; see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from codeassist.defects.errors import DetectorArtifactError
 from codeassist.defects.findings import BUG_KINDS
 from codeassist.defects.mutate import Mutation, list_mutations
 from codeassist.defects.statements import SourceIndex, Statement, list_statements
+from codeassist.defects.usage import N_USAGE, usage_features
 from codeassist.defects.variants import (
     NAME_KINDS,
     candidate_edits,
@@ -58,12 +63,14 @@ TRUSTED_TYPES = [
 ]
 # Statements per model call: bounds memory (per-token hidden states of every window).
 _CHUNK_STATEMENTS = 48
-# Surprisal statistics, variant deltas (one per kind, then summary), AST features.
+# Surprisal statistics, variant deltas (one per kind, then summary), AST features, then the
+# usage facts of `usage` appended per source.
 N_STATS = 9
 N_DELTAS = len(BUG_KINDS) + 5
 N_AST = 3
 # Position from the end of a row of the number of candidate edits tried (see `_row`).
-_VARIANT_COUNT_FROM_END = N_AST + 2
+_VARIANT_COUNT_FROM_END = N_USAGE + N_AST + 2
+N_FEATURES = N_STATS + N_DELTAS + N_AST + N_USAGE  # per statement
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,7 @@ def _region_surprisal(surprisal: np.ndarray, offsets: np.ndarray, rel_start: int
     return float(surprisal[mask].sum())
 
 
-def _row(job: _Job, hidden: np.ndarray, surprisal: np.ndarray, offsets: np.ndarray,
+def _row(job: _Job, surprisal: np.ndarray, offsets: np.ndarray,
          variant_scores: list[float]) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     statement = job.statement
     rel_start = statement.start - job.window_start
@@ -119,7 +126,6 @@ def _row(job: _Job, hidden: np.ndarray, surprisal: np.ndarray, offsets: np.ndarr
     ctx = surprisal[context]
     ctx_mean = float(ctx.mean()) if ctx.size else 0.0
     ctx_std = float(ctx.std()) + 0.5 if ctx.size > 1 else 1.0
-    emb = hidden[body].mean(0) if s.size else np.zeros(hidden.shape[1], np.float32)
     if s.size:
         top = np.sort(s)[::-1]
         stats = [
@@ -149,7 +155,7 @@ def _row(job: _Job, hidden: np.ndarray, surprisal: np.ndarray, offsets: np.ndarr
     summary.append(job.best_name_gain)
     node = NODE_TYPES.index(statement.node_type) if statement.node_type in NODE_TYPES else -1
     ast_feats = [node, statement.depth, statement.end_line - statement.line + 1]
-    row = np.concatenate([emb, stats, per_kind, summary, ast_feats]).astype(np.float32)
+    row = np.concatenate([stats, per_kind, summary, ast_feats]).astype(np.float32)
     return row, deltas
 
 
@@ -230,7 +236,7 @@ def _run_jobs(
             _region_surprisal(p.surprisal, p.offsets, rel_start)
             for p in edited[k : k + len(job.variants)]
         ]
-        out.append(_row(job, position.hidden, position.surprisal, position.offsets, scores))
+        out.append(_row(job, position.surprisal, position.offsets, scores))
         k += len(job.variants)
     return out
 
@@ -253,6 +259,7 @@ def statement_features(
     trees = trees or [ast.parse(s) for s in sources]
     selected = selected or [None] * len(sources)
     per_source: list[list[Statement]] = []
+    usage: list[np.ndarray] = []
     jobs: list[_Job] = []
     for i, (source, tree, chosen) in enumerate(zip(sources, trees, selected, strict=True)):
         index = SourceIndex(source)
@@ -260,6 +267,7 @@ def statement_features(
         if chosen is not None:
             statements = [statements[j] for j in chosen]
         per_source.append(statements)
+        usage.append(usage_features(tree, index, statements))
         mutations = list_mutations(source, tree) if statements else {}
         for statement in statements:
             window = statement_window(index, statement)
@@ -271,11 +279,11 @@ def statement_features(
     for start in range(0, len(jobs), _CHUNK_STATEMENTS):
         results.extend(_run_jobs(model, jobs[start : start + _CHUNK_STATEMENTS], scorer))
     out, k = [], 0
-    for statements in per_source:
+    for statements, facts in zip(per_source, usage, strict=True):
         n = len(statements)
         rows = [r for r, _ in results[k : k + n]]
-        width = model.config.hidden_size + N_STATS + N_DELTAS + N_AST
-        matrix = np.stack(rows) if rows else np.zeros((0, width), np.float32)
+        matrix = np.stack(rows) if rows else np.zeros((0, N_STATS + N_DELTAS + N_AST), np.float32)
+        matrix = np.concatenate([matrix, facts], axis=1)
         variants = [j.variants for j in jobs[k : k + n]]
         deltas = [d for _, d in results[k : k + n]]
         out.append(StatementFeatures(statements, matrix, variants, deltas))
@@ -296,6 +304,13 @@ class Detector:
         """Bug probability [S], most likely kind index [S] and kind probabilities [S, K]."""
         if len(matrix) == 0:
             return np.zeros(0), np.zeros(0, int), np.zeros((0, len(BUG_KINDS)))
+        expected = getattr(self.bug, "n_features_in_", matrix.shape[1])
+        if matrix.shape[1] != expected:
+            raise DetectorArtifactError(
+                str(self.meta.get("directory", "the detector")),
+                f"trained on {expected} features per statement, this version computes "
+                f"{matrix.shape[1]}: retrain it with `cli.py train-defects`",
+            )
         probability = self.bug.predict_proba(matrix)[:, 1]
         # No edit of any known kind applies to the statement (``pass``, ``import x``, a bare
         # name): nothing to flag or fix. Training samples its clean rows among the others.

@@ -1,9 +1,10 @@
 """Statement windows and candidate edits: what the learned detector compares each statement with.
 
 Training scores seeded bugs in mutant files and detection scores user files; both go through
-`statement_features`, whose window depends only on the text around the statement. These tests
-pin that down (identical rows whatever is far away) and check that the candidate edits of a
-seeded bug's statement include the edit that undoes it.
+`statement_features`, whose code-model window depends only on the text around the statement (its
+usage facts come from the enclosing function and the file's attribute uses, whole in both). These
+tests pin that down (identical rows whatever unrelated code is far away) and check that the
+candidate edits of a seeded bug's statement include the edit that undoes it.
 """
 
 import ast
