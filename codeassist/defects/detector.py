@@ -308,8 +308,8 @@ class Detector:
         if matrix.shape[1] != expected:
             raise DetectorArtifactError(
                 str(self.meta.get("directory", "the detector")),
-                f"trained on {expected} features per statement, this version computes "
-                f"{matrix.shape[1]}: retrain it with `cli.py train-defects`",
+                f"trained on {expected} features per statement, this version of moesuite "
+                f"computes {matrix.shape[1]}",
             )
         probability = self.bug.predict_proba(matrix)[:, 1]
         # No edit of any known kind applies to the statement (``pass``, ``import x``, a bare

@@ -38,6 +38,15 @@ def test_shipped_detector_loads_with_trusted_types():
     assert detector.meta["train_bugs"] > 100
 
 
+def test_detector_of_another_feature_version_is_refused_with_advice():
+    import numpy as np
+
+    from codeassist.defects.errors import DetectorArtifactError
+
+    with pytest.raises(DetectorArtifactError, match="train-defects"):
+        load_detector().score(np.zeros((2, 10), np.float32))
+
+
 def test_fixed_version_is_quiet_at_default_threshold(learned):
     assert detect_source(CLAMP, "clamp.py", learned) == []
 
