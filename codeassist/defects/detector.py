@@ -282,7 +282,7 @@ def statement_features(
     for statements, facts in zip(per_source, usage, strict=True):
         n = len(statements)
         rows = [r for r, _ in results[k : k + n]]
-        matrix = np.stack(rows) if rows else np.zeros((0, N_STATS + N_DELTAS + N_AST), np.float32)
+        matrix = np.stack(rows) if rows else np.zeros((0, N_FEATURES - N_USAGE), np.float32)
         matrix = np.concatenate([matrix, facts], axis=1)
         variants = [j.variants for j in jobs[k : k + n]]
         deltas = [d for _, d in results[k : k + n]]
@@ -304,10 +304,10 @@ class Detector:
         """Bug probability [S], most likely kind index [S] and kind probabilities [S, K]."""
         if len(matrix) == 0:
             return np.zeros(0), np.zeros(0, int), np.zeros((0, len(BUG_KINDS)))
-        expected = getattr(self.bug, "n_features_in_", matrix.shape[1])
+        expected = self.bug.n_features_in_
         if matrix.shape[1] != expected:
             raise DetectorArtifactError(
-                str(self.meta.get("directory", "the detector")),
+                "the defect detector",
                 f"trained on {expected} features per statement, this version of moesuite "
                 f"computes {matrix.shape[1]}",
             )
