@@ -1,18 +1,23 @@
-"""The default small code model: byte-level BPE + a DeepSeek-V3-style MoE trained on stdlib code.
+"""The default small code model: byte-level BPE + a DeepSeek-V3-style MoE trained on Python code.
 
-Trained reproducibly by `train_code_model` (``moesuite train-code-model``) on the training split
-of the standard library (`defects.corpus`: held-out packages stay unseen, so detector evaluation
-on them is fair) and shipped in ``codeassist/assets/code_model``.
+Trained reproducibly by `train_code_model` (``moesuite train-code-model``) on the packages
+installed beside the suite (pinned by ``constraints.txt``), without any file that copies
+standard-library code (`defects.corpus.list_installed`), and shipped in
+``codeassist/assets/code_model``. The defect detector is trained, calibrated and evaluated on the
+standard library, which the model has therefore never read, as it has never read a user's code.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from codeassist.defects.corpus import list_corpus
+from codeassist.defects.corpus import CorpusFile, list_installed
 from codeassist.errors import CodeassistError
+from codeassist.files import write_atomic
 from core_model.config import ModelSpec, TrainConfig
 from core_model.load import Model, build_text_model, load, save
 
@@ -39,7 +44,8 @@ class CodeModelConfig:
 
     Attributes:
         vocab_size: BPE vocabulary size.
-        max_bytes: Training text budget (characters).
+        max_chars: Training text budget.
+        max_package_chars: Budget per installed package, so that no few packages dominate.
         steps: Optimiser steps.
         batch_size: Windows per step.
         seq_len: Tokens per window.
@@ -47,17 +53,21 @@ class CodeModelConfig:
         seed: Seed for corpus order, initialisation and batches.
         spec: Architecture.
         weights_dtype: Precision of the shipped weights (computation is float32 on CPU).
+        threads: CPU threads; the same seed and thread count give the same weights, another
+            thread count sums in another order and gives slightly different ones.
     """
 
     vocab_size: int = 4096
-    max_bytes: int = 4_000_000
-    steps: int = 800
+    max_chars: int = 16_000_000
+    max_package_chars: int = 800_000
+    steps: int = 4000
     batch_size: int = 16
     seq_len: int = 128
     lr: float = 3e-3
     seed: int = 0
     spec: ModelSpec = CODE_MODEL_SPEC
     weights_dtype: str = "float16"
+    threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,7 @@ class CodeModelReport:
     eval_loss: float
     seconds: float
     steps: int
+    corpus_sha256: str
 
 
 def load_code_model(path: Path | None = None, device: str = "cpu") -> Model:
@@ -87,28 +98,26 @@ def load_code_model(path: Path | None = None, device: str = "cpu") -> Model:
     return load(path, device=device)
 
 
-def training_corpus(config: CodeModelConfig | None = None) -> list:
-    """The corpus files the code model is trained on (training split, up to ``max_bytes``)."""
+def training_corpus(config: CodeModelConfig | None = None) -> list[CorpusFile]:
+    """The files the code model is trained on: installed packages, no standard-library copy."""
     config = config or CodeModelConfig()
-    chosen, total = [], 0
-    for item in list_corpus("train", seed=config.seed):
-        chosen.append(item)
-        total += len(item.text)
-        if total >= config.max_bytes:
-            break
-    return chosen
+    return list_installed(config.max_chars, config.max_package_chars, seed=config.seed)
 
 
 def train_code_model(output: Path, config: CodeModelConfig | None = None) -> CodeModelReport:
-    """Train the code model on the training split of the standard library and save it.
+    """Train the code model on the installed packages (`training_corpus`) and save it.
 
     Args:
         output: Directory to write (config.json, model.safetensors, tokenizer files).
         config: Training settings; None for the defaults.
     """
     config = config or CodeModelConfig()
+    from core_model.runtime import set_threads
+
+    set_threads(config.threads)
     started = time.perf_counter()
-    texts = [item.text for item in training_corpus(config)]
+    corpus = training_corpus(config)
+    texts = [item.text for item in corpus]
     files, total = len(texts), sum(len(t) for t in texts)
     model = build_text_model(config.spec, texts, vocab_size=config.vocab_size, seed=config.seed)
     from core_model.train import train_lm  # heavy import, only when training
@@ -127,7 +136,7 @@ def train_code_model(output: Path, config: CodeModelConfig | None = None) -> Cod
         ),
     )
     save(model, output, weights_dtype=config.weights_dtype)
-    return CodeModelReport(
+    report = CodeModelReport(
         directory=output,
         files=files,
         characters=total,
@@ -135,4 +144,35 @@ def train_code_model(output: Path, config: CodeModelConfig | None = None) -> Cod
         eval_loss=result.eval_loss,
         seconds=time.perf_counter() - started,
         steps=result.steps,
+        corpus_sha256=corpus_digest(corpus),
     )
+    write_training_record(report, config)
+    return report
+
+
+def corpus_digest(files: list[CorpusFile]) -> str:
+    """SHA-256 over the corpus files' paths (relative to their site-packages) and texts, in
+    order: equal digests mean the model was trained on the very same text."""
+    digest = hashlib.sha256()
+    for item in files:
+        parts = item.path.parts  # relative to site-packages: the same in every checkout
+        site = len(parts) - parts[::-1].index("site-packages") if "site-packages" in parts else -1
+        digest.update("/".join(parts[site:]).encode() + b"\0" + item.text.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def write_training_record(report: CodeModelReport, config: CodeModelConfig) -> None:
+    """``training.json`` beside the weights: what the model was trained on and how, so a rebuild
+    can be checked against it."""
+    record = {
+        "corpus": "installed packages (constraints.txt, extra [dev]) minus stdlib copies",
+        "corpus_sha256": report.corpus_sha256,
+        "files": report.files,
+        "characters": report.characters,
+        "initial_eval_loss": round(report.initial_eval_loss, 4),
+        "eval_loss": round(report.eval_loss, 4),
+        "seconds": round(report.seconds, 1),
+        "config": {k: v for k, v in asdict(config).items() if k != "spec"},
+        "spec": asdict(config.spec),
+    }
+    write_atomic(report.directory / "training.json", json.dumps(record, indent=2).encode() + b"\n")

@@ -81,15 +81,19 @@ def detect_defects(settings: Settings, paths, fmt, min_confidence, static, learn
 )
 @click.option("--steps", type=int, default=None)
 @click.option("--seed", type=int, default=0)
-def train_code_model_command(output, steps, seed):
-    """Train the default code model (BPE + small MoE) on the stdlib training split."""
+@click.option(
+    "--threads",
+    type=click.IntRange(1),
+    default=1,
+    help="CPU threads; the shipped model records its own in training.json [1].",
+)
+def train_code_model_command(output, steps, seed, threads):
+    """Train the default code model (BPE + small MoE) on the installed packages."""
     import dataclasses
 
     from codeassist.code_model import CODE_MODEL_DIR, CodeModelConfig, train_code_model
-    from core_model.runtime import set_threads
 
-    set_threads(1)
-    config = CodeModelConfig(seed=seed)
+    config = CodeModelConfig(seed=seed, threads=threads)
     if steps is not None:
         config = dataclasses.replace(config, steps=steps)
     report = train_code_model(output or CODE_MODEL_DIR, config)

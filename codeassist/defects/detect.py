@@ -20,10 +20,12 @@ from codeassist.sarif import _LEARNED_DESCRIPTIONS
 @functools.lru_cache(maxsize=4)
 def _learned_engine(code_model_dir: str | None, detector_dir: str | None):
     from codeassist.code_model import load_code_model
-    from codeassist.defects.detector import load_detector
+    from codeassist.defects.detector import check_code_model, load_detector
 
-    detector = load_detector(Path(detector_dir) if detector_dir else None)
+    directory = Path(detector_dir) if detector_dir else None
+    detector = load_detector(directory)
     model = load_code_model(Path(code_model_dir) if code_model_dir else None)
+    check_code_model(detector, model, directory)
     return model, detector
 
 

@@ -19,6 +19,7 @@ training packages look like rather than what a bug looks like; see docs/benchmar
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
 import tempfile
@@ -347,6 +348,36 @@ def save_detector(detector: Detector, directory: Path) -> None:
 def save_calibration(detector: Detector, directory: Path) -> None:
     """Rewrite only detector.json (threshold and metadata): the classifiers are unchanged."""
     _write_atomic(directory / "detector.json", _meta_bytes(detector))
+
+
+def code_model_digest(model: Model) -> str | None:
+    """SHA-256 of the code model's weights file: the identity a detector's features depend on.
+    None for a model not loaded from a directory."""
+    if model.path is None or not (Path(model.path) / "model.safetensors").is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(Path(model.path) / "model.safetensors", "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_code_model(detector: Detector, model: Model, directory: Path | None = None) -> None:
+    """Refuse a code model other than the one the detector was trained on: its features would
+    mean something else and every score would be noise.
+
+    Raises:
+        DetectorArtifactError: the detector records another code model's weights.
+    """
+    expected = detector.meta.get("code_model_sha256")
+    actual = code_model_digest(model)
+    if expected is None or actual is None or expected == actual:
+        return
+    raise DetectorArtifactError(
+        str(directory or DETECTOR_DIR),
+        f"trained on another code model (weights sha256 {expected[:12]}...), not the one in "
+        f"{model.path} ({actual[:12]}...); use the code model it was trained with",
+    )
 
 
 def load_detector(directory: Path | None = None) -> Detector:

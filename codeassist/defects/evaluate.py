@@ -10,7 +10,7 @@ import numpy as np
 
 from codeassist.defects.corpus import list_corpus
 from codeassist.defects.dataset import build_dataset
-from codeassist.defects.detector import load_detector
+from codeassist.defects.detector import check_code_model, load_detector
 from codeassist.defects.findings import BUG_KINDS
 from codeassist.defects.static import STATIC_THRESHOLD, check_source
 
@@ -70,6 +70,7 @@ def evaluate(config: EvaluateConfig) -> dict:
         "eval", max_files=config.files, max_bytes=config.max_file_bytes, seed=config.seed
     )
     model, detector = load_code_model(), load_detector()
+    check_code_model(detector, model)
     data = build_dataset(model, files, config.mutants_per_file, config.seed, None)
     scores = detector.score(data.x)[0]
     threshold = detector.threshold

@@ -11,7 +11,13 @@ import numpy as np
 
 from codeassist.defects.corpus import list_corpus
 from codeassist.defects.dataset import build_dataset
-from codeassist.defects.detector import DETECTOR_DIR, Detector, save_detector
+from codeassist.defects.detector import (
+    DETECTOR_DIR,
+    Detector,
+    check_code_model,
+    code_model_digest,
+    save_detector,
+)
 
 # At the default thresholds, static and learned together may raise at most this many alarms per
 # 1,000 clean lines.
@@ -148,6 +154,7 @@ def train_detector(
     threshold = calibrate_threshold(val_scores[clean], val.lines, config.false_alarm_target)
     flagged = val_scores >= threshold
     meta = {
+        "code_model_sha256": code_model_digest(model),
         "train_rows": int(len(train.y)),
         "train_bugs": int(train.y.sum()),
         "train_files": len(train_files),
@@ -214,15 +221,12 @@ def calibration_files(
     train: TrainDetectorConfig, count: int, seed: int, trained: set[str] | None = None
 ) -> list:
     """Training-split files that no learned part has seen: their package gave the detector no
-    training file (``trained``; rebuilt from ``train`` when not given), and the code model was
-    not trained on them (text it learned reads as more natural, so alarms on it are too few)."""
-    from codeassist.code_model import training_corpus
-
-    seen = {item.path for item in training_corpus()}
+    training file (``trained``; rebuilt from ``train`` when not given). The code model reads no
+    standard-library file by construction (`codeassist.code_model.training_corpus`)."""
     if trained is None:
         trained = {f.package for f in split_training_files(train)[0]}
     pool = list_corpus("train", max_bytes=train.max_file_bytes, seed=seed + 200)
-    return [f for f in pool if f.package not in trained and f.path not in seen][:count]
+    return [f for f in pool if f.package not in trained][:count]
 
 
 def calibrate_detector(detector: Detector, model, config: CalibrateConfig) -> Detector:
@@ -231,6 +235,7 @@ def calibrate_detector(detector: Detector, model, config: CalibrateConfig) -> De
     ``config.false_alarm_target`` per 1,000 lines on most projects (`CalibrateConfig`)."""
     from codeassist.defects.static import STATIC_THRESHOLD, check_source
 
+    check_code_model(detector, model)
     defaults = TrainDetectorConfig()
     train = TrainDetectorConfig(
         files=int(detector.meta.get("train_files", defaults.files)),

@@ -47,6 +47,20 @@ def test_detector_of_another_feature_version_is_refused_with_advice():
         load_detector().score(np.zeros((2, 10), np.float32))
 
 
+def test_detector_is_refused_with_a_code_model_it_was_not_trained_on(tmp_path):
+    import dataclasses
+
+    from codeassist.defects.detector import save_detector
+    from codeassist.defects.errors import DetectorArtifactError
+
+    shipped = load_detector()
+    assert shipped.meta["code_model_sha256"]
+    other = dataclasses.replace(shipped, meta=dict(shipped.meta, code_model_sha256="0" * 64))
+    save_detector(other, tmp_path)
+    with pytest.raises(DetectorArtifactError, match="another code model"):
+        detect_source(CLAMP, "clamp.py", DetectOptions(static=False, detector_dir=str(tmp_path)))
+
+
 def test_fixed_version_is_quiet_at_default_threshold(learned):
     assert detect_source(CLAMP, "clamp.py", learned) == []
 
