@@ -175,4 +175,5 @@ def write_training_record(report: CodeModelReport, config: CodeModelConfig) -> N
         "config": {k: v for k, v in asdict(config).items() if k != "spec"},
         "spec": asdict(config.spec),
     }
-    write_atomic(report.directory / "training.json", json.dumps(record, indent=2).encode() + b"\n")
+    data = json.dumps(record, indent=2).encode() + b"\n"
+    write_atomic(report.directory / "training.json", data, mode=0o644)  # shipped: others read it

@@ -130,12 +130,6 @@ def list_installed(
         rng.shuffle(paths)
         used = 0
         for path in paths:
-            try:  # a file that is larger in characters than what is left is never parsed
-                size = path.stat().st_size
-            except OSError:
-                continue
-            if size > max_bytes or used + size // 4 > max_package_chars:
-                continue
             text = _read_source(path, max_bytes, max_chars=max_package_chars - used)
             if text is None:
                 continue
@@ -166,7 +160,9 @@ def _read_source(path: Path, max_bytes: int, max_chars: int | None = None) -> st
     """The file's text if it is a parseable UTF-8 Python file of at most `max_bytes` (and
     `max_chars`)."""
     try:
-        if path.stat().st_size > max_bytes:
+        size = path.stat().st_size
+        # UTF-8 takes at most 4 bytes a character: a file surely over `max_chars` is not read
+        if size > max_bytes or (max_chars is not None and size // 4 > max_chars):
             return None
         text = path.read_text(encoding="utf-8")
         if max_chars is not None and len(text) > max_chars:

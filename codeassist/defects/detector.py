@@ -21,8 +21,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -39,6 +37,7 @@ from codeassist.defects.variants import (
     choose_variants,
     statement_window,
 )
+from codeassist.files import write_atomic
 from core_model.config import FeatureOptions
 from core_model.features import extract_features
 from core_model.load import Model
@@ -321,12 +320,8 @@ class Detector:
         return probability, kind_proba.argmax(1), kind_proba
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; the artifact is shipped, others read it
-    os.replace(tmp, path)
+def _write_artifact(path: Path, data: bytes) -> None:
+    write_atomic(path, data, mode=0o644)  # the artifact is shipped: others read it
 
 
 def _meta_bytes(detector: Detector) -> bytes:
@@ -339,15 +334,15 @@ def save_detector(detector: Detector, directory: Path) -> None:
     import skops.io
 
     directory.mkdir(parents=True, exist_ok=True)
-    _write_atomic(
+    _write_artifact(
         directory / "detector.skops", skops.io.dumps({"bug": detector.bug, "kind": detector.kind})
     )
-    _write_atomic(directory / "detector.json", _meta_bytes(detector))
+    _write_artifact(directory / "detector.json", _meta_bytes(detector))
 
 
 def save_calibration(detector: Detector, directory: Path) -> None:
     """Rewrite only detector.json (threshold and metadata): the classifiers are unchanged."""
-    _write_atomic(directory / "detector.json", _meta_bytes(detector))
+    _write_artifact(directory / "detector.json", _meta_bytes(detector))
 
 
 def code_model_digest(model: Model) -> str | None:
