@@ -3,15 +3,17 @@ static engine alone against static + learned in the same run."""
 
 from __future__ import annotations
 
+import ast
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from codeassist.defects.corpus import list_corpus
-from codeassist.defects.dataset import build_dataset
+from codeassist.defects.dataset import Dataset, build_dataset
 from codeassist.defects.detector import check_code_model, load_detector
-from codeassist.defects.findings import BUG_KINDS
+from codeassist.defects.findings import BUG_KINDS, Finding
+from codeassist.defects.statements import SourceIndex, Statement, list_statements, statement_at
 from codeassist.defects.static import STATIC_THRESHOLD, check_source
 
 
@@ -25,21 +27,23 @@ class EvaluateConfig:
     max_file_bytes: int = 60_000
 
 
+def _static_findings(files, mutations) -> tuple[list[list[Finding]], list[list[Finding]]]:
+    """ruff's findings on each unmodified file and on each mutant (one run per text)."""
+    base = [check_source(item.text, "x.py") for item in files]
+    mutants = [check_source(m.apply(files[f].text), "x.py") for f, m in mutations]
+    return base, mutants
+
+
 def _static_results(
-    files, mutations, floors: tuple[float, ...]
+    files, mutations, base, mutants, floors: tuple[float, ...]
 ) -> tuple[list[tuple[np.ndarray, int]], int]:
     """Static engine alone, as `detect-defects` shows it at each confidence floor, on the very
     mutants the learned part scored: a seeded bug counts as found when ruff flags its line in
-    the mutant and not in the original. ruff runs once per text; for each floor returns hits
-    per seeded bug and ruff's findings on the unmodified files (false alarms); then the lines.
+    the mutant and not in the original. For each floor returns hits per seeded bug and ruff's
+    findings on the unmodified files (false alarms); then the lines.
     """
-    base = [check_source(item.text, "x.py") for item in files]
     lines = sum(item.text.count("\n") + 1 for item in files)
-    mutants = []
-    for f, mutation in mutations:
-        text = files[f].text
-        line = text.count("\n", 0, mutation.start) + 1
-        mutants.append((f, line, check_source(mutation.apply(text), "x.py")))
+    bug_lines = [files[f].text.count("\n", 0, m.start) + 1 for f, m in mutations]
     results = []
     for floor in floors:
         keys = [{(x.rule_id, x.line) for x in found if x.confidence >= floor} for found in base]
@@ -48,10 +52,41 @@ def _static_results(
                 x.confidence >= floor and x.line == line and (x.rule_id, x.line) not in keys[f]
                 for x in after
             )
-            for f, line, after in mutants
+            for (f, _), line, after in zip(mutations, bug_lines, strict=True)
         ]
         results.append((np.array(hits, bool), sum(len(k) for k in keys)))
     return results, lines
+
+
+def _highest_confidence(findings: list[Finding], statement: Statement) -> float:
+    on_it = [x.confidence for x in findings if statement.line <= x.line <= statement.end_line]
+    return max(on_it, default=0.0)
+
+
+def statement_static_confidence(
+    files, data: Dataset, base: list[list[Finding]], mutants: list[list[Finding]]
+) -> np.ndarray:
+    """Per dataset row, the highest confidence of ruff's findings on that statement's lines (0:
+    none): every statement of each unmodified file, and the seeded statement in its mutant."""
+    out = np.zeros(len(data.y))
+    for f, item in enumerate(files):
+        rows = np.flatnonzero((data.group == f) & (data.y == 0))
+        statements = list_statements(ast.parse(item.text), SourceIndex(item.text))
+        for row, statement in zip(rows, statements, strict=True):
+            out[row] = _highest_confidence(base[f], statement)
+    bug_rows = np.flatnonzero(data.y == 1)
+    for row, (f, mutation), found in zip(bug_rows, data.mutations, mutants, strict=True):
+        mutant = mutation.apply(files[f].text)
+        statements = list_statements(ast.parse(mutant), SourceIndex(mutant))
+        statement = statement_at(statements, mutation.start)
+        out[row] = _highest_confidence(found, statement) if statement is not None else 0.0
+    return out
+
+
+def _roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, scores)) if 0 < y.sum() < len(y) else float("nan")
 
 
 def evaluate(config: EvaluateConfig) -> dict:
@@ -60,9 +95,12 @@ def evaluate(config: EvaluateConfig) -> dict:
     Every statement of the unmodified held-out files is scored (the negatives, and the false
     alarms per 1,000 lines); each seeded bug is scored in its mutant file. Static and learned
     see the same seeded bugs, so "static + learned" counts a bug found by either.
-    """
-    from sklearn.metrics import roc_auc_score
 
+    ROC-AUC is given for each engine and for the two together. A statement's static score is
+    the highest confidence of ruff's findings on it (0: none); static + learned ranks by the
+    higher of the two scores, the order in which `detect-defects` shows findings as
+    ``--min-confidence`` (which sets both engines' floors) is lowered.
+    """
     from codeassist.code_model import load_code_model
 
     started = time.perf_counter()
@@ -79,7 +117,12 @@ def evaluate(config: EvaluateConfig) -> dict:
     bugs = data.y == 1
     # The same static findings with and without the learned part (`detect.static_threshold`),
     # and every rule for reference.
-    static, static_lines = _static_results(files, data.mutations, (STATIC_THRESHOLD, 0.0))
+    base, mutants = _static_findings(files, data.mutations)
+    static, static_lines = _static_results(
+        files, data.mutations, base, mutants, (STATIC_THRESHOLD, 0.0)
+    )
+    static_scores = statement_static_confidence(files, data, base, mutants)
+    combined_scores = np.maximum(scores, static_scores)
     (static_hits, static_alarms), (every_rule_hits, every_rule_alarms) = static
     learned_hits = flagged[bugs]
     either = static_hits | learned_hits
@@ -94,9 +137,9 @@ def evaluate(config: EvaluateConfig) -> dict:
             "static_recall": float(static_hits[mine].mean()) if mine.any() else float("nan"),
             "combined_recall": float(either[mine].mean()) if mine.any() else float("nan"),
             # Its buggy statements against every statement of the clean files.
-            "roc_auc": float(roc_auc_score(data.y[rows | clean], scores[rows | clean]))
-            if rows.any() and clean.any()
-            else float("nan"),
+            "roc_auc": _roc_auc(data.y[rows | clean], scores[rows | clean]),
+            "static_roc_auc": _roc_auc(data.y[rows | clean], static_scores[rows | clean]),
+            "combined_roc_auc": _roc_auc(data.y[rows | clean], combined_scores[rows | clean]),
         }
     # For reference only (chosen on these held-out files, so not a shipped setting): the
     # learned recall at the highest threshold that keeps 1 false alarm per 1,000 lines here.
@@ -113,7 +156,9 @@ def evaluate(config: EvaluateConfig) -> dict:
         "threshold": threshold,
         "seeded_bugs": int(bugs.sum()),
         "clean_statements": int(clean.sum()),
-        "roc_auc": float(roc_auc_score(data.y, scores)),
+        "roc_auc": _roc_auc(data.y, scores),
+        "static_roc_auc": _roc_auc(data.y, static_scores),
+        "combined_roc_auc": _roc_auc(data.y, combined_scores),
         "learned_precision": int(learned_hits.sum()) / max(1, int(flagged.sum())),
         "learned_recall": float(learned_hits.mean()) if bugs.any() else 0.0,
         "learned_found": int(learned_hits.sum()),
@@ -142,7 +187,9 @@ def render_table(report: dict) -> str:
         f"held-out files: {report['files']} ({len(report['packages'])} packages), "
         f"{report['clean_lines']} lines, {report['clean_statements']} clean statements, "
         f"seeded bugs: {report['seeded_bugs']}, threshold {report['threshold']:.3f}",
-        f"ROC-AUC (buggy statement vs every clean statement): {report['roc_auc']:.3f}",
+        "ROC-AUC (buggy statement vs every clean statement): "
+        f"static + learned {report['combined_roc_auc']:.3f}, learned {report['roc_auc']:.3f}, "
+        f"static {report['static_roc_auc']:.3f}",
         "",
         "| engine | bugs found | recall | false alarms / 1k lines |",
         "|---|---|---|---|",
@@ -162,13 +209,15 @@ def render_table(report: dict) -> str:
         f"reference only): {report['learned_found_at_1_per_kloc_oracle']} found, recall "
         f"{report['learned_recall_at_1_per_kloc_oracle']:.3f}",
         "",
-        "| kind | bugs | learned recall | static recall | static + learned | ROC-AUC |",
-        "|---|---|---|---|---|---|",
+        "| kind | bugs | learned recall | static recall | static + learned recall | "
+        "ROC-AUC learned | ROC-AUC static + learned |",
+        "|---|---|---|---|---|---|---|",
     ]
     for kind, row in report["per_kind"].items():
         out.append(
             f"| {kind} | {row['bugs']} | {row['recall']:.3f} | {row['static_recall']:.3f} | "
-            f"{row['combined_recall']:.3f} | {row['roc_auc']:.3f} |"
+            f"{row['combined_recall']:.3f} | {row['roc_auc']:.3f} | "
+            f"{row['combined_roc_auc']:.3f} |"
         )
     out.append(f"learned precision @threshold: {report['learned_precision']:.3f}")
     return "\n".join(out)

@@ -1,0 +1,43 @@
+"""The evaluation's static and static + learned rankings: each seeded bug and each clean
+statement gets the confidence ruff gives that very statement."""
+
+from pathlib import Path
+
+import numpy as np
+
+from codeassist.defects.corpus import CorpusFile
+from codeassist.defects.dataset import Dataset
+from codeassist.defects.evaluate import _static_findings, statement_static_confidence
+from codeassist.defects.findings import BUG_KINDS
+from codeassist.defects.mutate import Mutation
+
+SOURCE = """\
+def total(values):
+    if values is ():
+        return 0
+    result = sum(values)
+    return result
+"""
+
+
+def test_static_confidence_lands_on_the_seeded_statement_only():
+    start = SOURCE.index("return result")
+    dropped = Mutation("dropped_return", start, start + len("return result"), "return result",
+                       "result")  # fmt: skip
+    files = [CorpusFile("pkg", Path("pkg/total.py"), SOURCE)]
+    # rows: the 5 statements of the clean file, then the seeded statement in its mutant
+    data = Dataset(
+        x=np.zeros((6, 1), np.float32),
+        y=np.array([0, 0, 0, 0, 0, 1]),
+        kind=np.array([-1] * 5 + [BUG_KINDS.index("dropped_return")]),
+        group=np.zeros(6, np.int64),
+        lines=SOURCE.count("\n"),
+        mutations=[(0, dropped)],
+    )
+    base, mutants = _static_findings(files, data.mutations)
+    scores = statement_static_confidence(files, data, base, mutants)
+    # `is ()` is flagged on the if header of the clean file; the bare name left by the dropped
+    # return in the mutant; the other clean statements (the def header among them) are quiet
+    assert scores[1] > 0
+    assert list(scores[[0, 2, 3, 4]]) == [0, 0, 0, 0]
+    assert scores[5] >= 0.75
