@@ -52,7 +52,7 @@ def _static_results(
                 x.confidence >= floor and x.line == line and (x.rule_id, x.line) not in keys[f]
                 for x in after
             )
-            for (f, _), line, after in zip(mutations, bug_lines, strict=True)
+            for (f, _), line, after in zip(mutations, bug_lines, mutants, strict=True)
         ]
         results.append((np.array(hits, bool), sum(len(k) for k in keys)))
     return results, lines

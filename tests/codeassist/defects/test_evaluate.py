@@ -7,7 +7,11 @@ import numpy as np
 
 from codeassist.defects.corpus import CorpusFile
 from codeassist.defects.dataset import Dataset
-from codeassist.defects.evaluate import _static_findings, statement_static_confidence
+from codeassist.defects.evaluate import (
+    _static_findings,
+    _static_results,
+    statement_static_confidence,
+)
 from codeassist.defects.findings import BUG_KINDS
 from codeassist.defects.mutate import Mutation
 
@@ -41,3 +45,15 @@ def test_static_confidence_lands_on_the_seeded_statement_only():
     assert scores[1] > 0
     assert list(scores[[0, 2, 3, 4]]) == [0, 0, 0, 0]
     assert scores[5] >= 0.75
+
+
+def test_static_alone_finds_the_seeded_bug_and_counts_the_clean_alarm():
+    start = SOURCE.index("return result")
+    dropped = Mutation("dropped_return", start, start + len("return result"), "return result",
+                       "result")  # fmt: skip
+    files = [CorpusFile("pkg", Path("pkg/total.py"), SOURCE)]
+    base, mutants = _static_findings(files, [(0, dropped)])
+    [(found, alarms)], lines = _static_results(files, [(0, dropped)], base, mutants, (0.0,))
+    assert list(found) == [True]  # the bare name is new in the mutant, on the seeded line
+    assert alarms == 1  # `is ()` in the unmodified file
+    assert lines == SOURCE.count("\n") + 1
