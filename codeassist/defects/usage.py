@@ -2,12 +2,15 @@
 when a variable or attribute looks wrong.
 
 A wrong variable usually leaves a trace: the name read instead of the right one may only be
-assigned further down in the function (a read before any assignment), be read nowhere else, or
-now appear twice in one expression. A wrong attribute may be called where everywhere else it is
-read as data (or the reverse), or be read on ``self`` without ever being set or defined in the
-file. An argument named like another parameter of the function the file defines is the classic
-sign of swapped arguments. The code model sees only a window of a few lines, so these facts come
-from the enclosing function and the file. They are computed from the syntax tree alone, the same
+assigned further down in the function (a read before any assignment), be read nowhere else, now
+appear twice in one expression, or be used in a role it has nowhere else in the function (a
+name only ever passed to ``len`` now added to a number; in the manner of DeepBugs, the role
+stands in for the type a reviewer would infer). A wrong attribute may be called where
+everywhere else it is read as data (or the reverse), be read on ``self`` without ever being set
+or defined in the file, or be used in a role it has nowhere else in the file. An argument named
+like another parameter of the function the file defines is the classic sign of swapped
+arguments. The code model sees only a window of a few lines, so these facts come from the
+enclosing function and the file. They are computed from the syntax tree alone, the same
 way for a mutant at training time and a user's file at detection time.
 """
 
@@ -27,15 +30,53 @@ USAGE_FEATURES: tuple[str, ...] = (
     "names_read_once",  # local names read here and nowhere else in the function
     "repeated_name",  # most reads of one local name in this statement, minus one
     "local_reads",  # reads of local names in this statement
+    "name_role_unseen",  # names read here in a role (see `_role`) they have nowhere else
     "argument_named_as_other_parameter",  # f(b, a) where the file defines f(a, b)
     "attribute_call_mismatch",  # base.attr called here, only read elsewhere (or the reverse)
     "self_attribute_never_set",  # self.attr read here, never set or defined in the file
     "repeated_attribute",  # most uses of one base.attr in this statement, minus one
+    "attribute_role_unseen",  # base.attr read here in a role it has nowhere else in the file
     "attribute_fewest_other_uses",  # fewest uses elsewhere of a base.attr used here (NaN: none)
 )
 N_USAGE = len(USAGE_FEATURES)
-N_NAME_FACTS = 4  # the columns about local names come first
+N_NAME_FACTS = 5  # the columns about names in a function come first
 _ARGUMENTS = N_NAME_FACTS  # then the call fact, then the attribute facts
+
+
+_Parents = dict[int, tuple[ast.AST, str, int | None]]  # id(node): (parent, field, list index)
+
+
+def _parents(tree: ast.Module) -> _Parents:
+    found: _Parents = {}
+    for node in ast.walk(tree):
+        for name, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, ast.AST):
+                        found[id(item)] = (node, name, i)
+            elif isinstance(value, ast.AST):
+                found[id(value)] = (node, name, None)
+    return found
+
+
+def _role(node: ast.expr, parents: _Parents) -> tuple:
+    """How an expression is used: where it sits in its parent, with the detail that tells
+    uses apart (the attribute taken of it, the callee and position it is passed at, the
+    keyword, the operator)."""
+    parent, name, position = parents.get(id(node), (None, "", None))
+    role: tuple = (type(parent).__name__, name)
+    if isinstance(parent, ast.Attribute):
+        return (*role, parent.attr)
+    if isinstance(parent, ast.Call) and name == "args":
+        callee = _argument_name(parent.func)
+        return (*role, callee, position)
+    if isinstance(parent, ast.keyword):
+        return (*role, parent.arg)
+    if isinstance(parent, ast.BinOp):
+        return (*role, type(parent.op).__name__)
+    if isinstance(parent, ast.Compare):
+        return (*role, *(type(op).__name__ for op in parent.ops))
+    return role
 
 
 @dataclass
@@ -46,6 +87,10 @@ class _Function:
     outer: set[str] = field(default_factory=set)  # declared global or nonlocal
     stores: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     loads: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # every name read (locals and others alike) with its role, by offset
+    roles: dict[int, tuple[str, tuple]] = field(default_factory=dict)
+    role_count: Counter = field(default_factory=Counter)  # (name, role)
+    read_count: Counter = field(default_factory=Counter)  # name
 
 
 def _bound_names(node: ast.AST) -> list[str]:
@@ -61,7 +106,9 @@ def _bound_names(node: ast.AST) -> list[str]:
     return []
 
 
-def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, index: SourceIndex) -> _Function:
+def _function(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, index: SourceIndex, parents: _Parents
+) -> _Function:
     args = node.args
     params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
     params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
@@ -77,6 +124,11 @@ def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, index: SourceIndex) 
                     record.stores[child.id].append(at)
                 else:  # Load and Del both need the name bound
                     record.loads[child.id].append(at)
+                if isinstance(child.ctx, ast.Load) and child.id not in ("self", "cls"):
+                    role = _role(child, parents)
+                    record.roles[at] = (child.id, role)
+                    record.role_count[child.id, role] += 1
+                    record.read_count[child.id] += 1
             else:
                 for name in _bound_names(child):
                     at = index.offset(child.lineno, child.col_offset)
@@ -91,9 +143,12 @@ class _AttributeUse:
     attr: str
     called: bool
     stored: bool
+    role: tuple
 
 
-def _attribute_uses(tree: ast.Module, index: SourceIndex) -> tuple[list[_AttributeUse], set[str]]:
+def _attribute_uses(
+    tree: ast.Module, index: SourceIndex, parents: _Parents
+) -> tuple[list[_AttributeUse], set[str]]:
     """Every ``base.attr`` with its base's source text, and the names the file defines in class
     bodies (methods, class attributes) or sets on ``self``."""
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
@@ -111,6 +166,7 @@ def _attribute_uses(tree: ast.Module, index: SourceIndex) -> tuple[list[_Attribu
                     node.attr,
                     id(node) in called,
                     stored,
+                    _role(node, parents),
                 )
             )
             if stored and base == "self":
@@ -177,18 +233,21 @@ def _call_sites(tree: ast.Module, index: SourceIndex) -> list[tuple[int, int]]:
 
 def usage_features(tree: ast.Module, index: SourceIndex, statements: list[Statement]) -> np.ndarray:
     """``[len(statements), N_USAGE]`` usage facts (columns named in `USAGE_FEATURES`)."""
+    parents = _parents(tree)
     functions = [
-        _function(node, index)
+        _function(node, index, parents)
         for node in ast.walk(tree)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.body
     ]
     # innermost first: the shortest function whose body holds the statement
     functions.sort(key=lambda f: f.end - f.body_start)
-    uses, defined = _attribute_uses(tree, index)
+    uses, defined = _attribute_uses(tree, index, parents)
     offsets = np.array([u.offset for u in uses], np.int64)
     pair_count = Counter((u.base, u.attr) for u in uses)
     pair_called = Counter((u.base, u.attr) for u in uses if u.called)
     pair_read = Counter((u.base, u.attr) for u in uses if not u.called and not u.stored)
+    pair_loaded = Counter((u.base, u.attr) for u in uses if not u.stored)
+    role_loaded = Counter((u.base, u.attr, u.role) for u in uses if not u.stored)
     calls = _call_sites(tree, index)
     call_offsets = np.array([at for at, _ in calls], np.int64)
     out = np.full((len(statements), N_USAGE), np.nan, np.float32)
@@ -215,10 +274,19 @@ def usage_features(tree: ast.Module, index: SourceIndex, statements: list[Statem
                 if u.base == "self" and not u.stored and u.attr not in defined:
                     never_set += 1
             pairs = Counter((u.base, u.attr) for u in mine)
+            loaded = Counter((u.base, u.attr) for u in mine if not u.stored)
+            roles = Counter((u.base, u.attr, u.role) for u in mine if not u.stored)
+            role_unseen = sum(
+                1
+                for (base, attr, role), n in roles.items()
+                if role_loaded[base, attr, role] == n
+                and pair_loaded[base, attr] > loaded[base, attr]
+            )
             out[row, _ARGUMENTS + 1 :] = [
                 mismatch,
                 never_set,
                 max(pairs.values()) - 1,
+                role_unseen,
                 min(pair_count[p] - n for p, n in pairs.items()),
             ]
     return out
@@ -240,4 +308,13 @@ def _name_facts(scope: _Function, statement: Statement) -> list[float]:
     counts = Counter(name for name, _ in reads)
     read_once = sum(1 for name in counts if len(scope.loads[name]) == counts[name])
     repeated = max(counts.values()) - 1 if counts else 0
-    return [before_assignment, read_once, repeated, len(reads)]
+    # any name read here (not only locals): used here in a way it is used nowhere else
+    mine = [use for at, use in scope.roles.items() if statement.start <= at < statement.end]
+    names = Counter(name for name, _ in mine)
+    roles = Counter(mine)
+    role_unseen = sum(
+        1
+        for (name, role), n in roles.items()
+        if scope.role_count[name, role] == n and scope.read_count[name] > names[name]
+    )
+    return [before_assignment, read_once, repeated, len(reads), role_unseen]

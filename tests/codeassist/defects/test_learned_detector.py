@@ -2,7 +2,7 @@
 with high confidence at the default threshold and leave the fixed version quiet.
 
 Gap, kept visible as a strict xfail: on `CLAMP` with ``value > high`` turned into
-``value < high`` the learned part gives the buggy line 0.08 and the same line as written 0.25
+``value < high`` the learned part gives the buggy line 0.09 and the same line as written 0.28
 (both far below the default threshold): the code model does not prefer ``>`` there, after an
 ``if value < low`` two lines above.
 """

@@ -140,3 +140,38 @@ def test_argument_named_as_another_parameter_of_the_callee():
     assert (
         _facts(method, "return self.area(height, width)")["argument_named_as_other_parameter"] == 2
     )
+
+
+def test_wrong_variable_used_in_a_role_it_has_nowhere_else():
+    source = (
+        "def first_or_limit(items, limit):\n"
+        "    size = len(items)\n"
+        "    if size > limit:\n"
+        "        return len(items)\n"
+        "    return limit\n"
+    )
+    assert _facts(source, "return len(items)")["name_role_unseen"] == 0  # as in `size = ...`
+    buggy = source.replace("return len(items)", "return len(limit)")
+    assert _facts(buggy, "return len(limit)")["name_role_unseen"] == 1  # limit: compared, returned
+    # a name read nowhere else has no other role to differ from
+    alone = "def area(width, height):\n    return width * height\n"
+    assert _facts(alone, "return width * height")["name_role_unseen"] == 0
+
+
+def test_wrong_attribute_used_in_a_role_it_has_nowhere_else():
+    source = (
+        "class Queue:\n"
+        "    def __init__(self):\n"
+        "        self.items = []\n"
+        "        self.limit = 10\n\n"
+        "    def push(self, item):\n"
+        "        if len(self.items) >= self.limit:\n"
+        "            raise OverflowError(item)\n"
+        "        self.items.append(item)\n\n"
+        "    def size(self):\n"
+        "        return len(self.items)\n"
+    )
+    clean = _facts(source, "if len(self.items) >= self.limit")
+    assert clean["attribute_role_unseen"] == 0
+    buggy = source.replace(">= self.limit", ">= self.items")
+    assert _facts(buggy, "if len(self.items) >= self.items")["attribute_role_unseen"] == 1
