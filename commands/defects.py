@@ -169,14 +169,39 @@ def calibrate_defects(directory, n_files, target):
 @click.option("--files", "n_files", type=int, default=40, help="Held-out files.")
 @click.option("--mutants", type=int, default=6, help="Seeded bugs per file.")
 @click.option("--seed", type=int, default=1)
+@click.option(
+    "--max-file-bytes", type=int, default=60_000, show_default=True, help="Skip larger files."
+)
+@click.option(
+    "--exclude-sample",
+    "exclude",
+    multiple=True,
+    metavar="FILES:SEED",
+    help="Leave out the files of an earlier sample (--files FILES --seed SEED); repeatable.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def evaluate_defects(n_files, mutants, seed, fmt):
+def evaluate_defects(n_files, mutants, seed, max_file_bytes, exclude, fmt):
     """Precision, recall, ROC-AUC per bug kind and false alarms on held-out packages."""
     from codeassist.defects.evaluate import EvaluateConfig, evaluate, render_table
     from core_model.runtime import set_threads
 
+    samples = []
+    for item in exclude:
+        files, _, sample_seed = item.partition(":")
+        if not (files.isdigit() and sample_seed.lstrip("-").isdigit()):
+            raise click.BadParameter(
+                f"{item!r} is not FILES:SEED, e.g. 40:1", param_hint="--exclude-sample"
+            )
+        samples.append((int(files), int(sample_seed)))
     set_threads(1)
-    report = evaluate(EvaluateConfig(files=n_files, mutants_per_file=mutants, seed=seed))
+    config = EvaluateConfig(
+        files=n_files,
+        mutants_per_file=mutants,
+        seed=seed,
+        max_file_bytes=max_file_bytes,
+        exclude_samples=tuple(samples),
+    )
+    report = evaluate(config)
     click.echo(json.dumps(report, indent=2) if fmt == "json" else render_table(report))
 
 

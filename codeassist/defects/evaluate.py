@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codeassist.defects.corpus import list_corpus
+from codeassist.defects.corpus import CorpusFile, list_corpus
 from codeassist.defects.dataset import Dataset, build_dataset
 from codeassist.defects.detector import check_code_model, load_detector
 from codeassist.defects.findings import BUG_KINDS, Finding
@@ -19,12 +19,36 @@ from codeassist.defects.static import STATIC_THRESHOLD, check_source
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    """Held-out files, seeded bugs per file, seed, largest file (bytes)."""
+    """Held-out evaluation.
+
+    Attributes:
+        files: Held-out files (at most).
+        mutants_per_file: Seeded bugs per file.
+        seed: Seed for the file order and the seeded bugs.
+        max_file_bytes: Skip larger files.
+        exclude_samples: Earlier samples, as (files, seed) drawn with the default file size
+            limit, whose files are left out: a sample no one has looked at yet, once the usual
+            ones have been looked at too often to be blind.
+    """
 
     files: int = 40
     mutants_per_file: int = 6
     seed: int = 1
     max_file_bytes: int = 60_000
+    exclude_samples: tuple[tuple[int, int], ...] = ()
+
+
+def held_out_files(config: EvaluateConfig) -> list[CorpusFile]:
+    """The eval-split files `config` selects (see `EvaluateConfig.exclude_samples`)."""
+    seen = {
+        file.path
+        for files, seed in config.exclude_samples
+        for file in list_corpus(
+            "eval", max_files=files, max_bytes=EvaluateConfig.max_file_bytes, seed=seed
+        )
+    }
+    pool = list_corpus("eval", max_bytes=config.max_file_bytes, seed=config.seed)
+    return [file for file in pool if file.path not in seen][: config.files]
 
 
 def _static_findings(files, mutations) -> tuple[list[list[Finding]], list[list[Finding]]]:
@@ -104,9 +128,7 @@ def evaluate(config: EvaluateConfig) -> dict:
     from codeassist.code_model import load_code_model
 
     started = time.perf_counter()
-    files = list_corpus(
-        "eval", max_files=config.files, max_bytes=config.max_file_bytes, seed=config.seed
-    )
+    files = held_out_files(config)
     model, detector = load_code_model(), load_detector()
     check_code_model(detector, model)
     data = build_dataset(model, files, config.mutants_per_file, config.seed, None)

@@ -1,15 +1,20 @@
-"""The evaluation's static and static + learned rankings: each seeded bug and each clean
-statement gets the confidence ruff gives that very statement."""
+"""The evaluation: each seeded bug and each clean statement gets the confidence ruff gives that
+very statement (the static and static + learned rankings); the static engine alone is counted on
+the seeded line; a fresh sample leaves out the files of earlier ones."""
 
 from pathlib import Path
 
 import numpy as np
+from click.testing import CliRunner
 
+from cli import cli
 from codeassist.defects.corpus import CorpusFile
 from codeassist.defects.dataset import Dataset
 from codeassist.defects.evaluate import (
+    EvaluateConfig,
     _static_findings,
     _static_results,
+    held_out_files,
     statement_static_confidence,
 )
 from codeassist.defects.findings import BUG_KINDS
@@ -57,3 +62,16 @@ def test_static_alone_finds_the_seeded_bug_and_counts_the_clean_alarm():
     assert list(found) == [True]  # the bare name is new in the mutant, on the seeded line
     assert alarms == 1  # `is ()` in the unmodified file
     assert lines == SOURCE.count("\n") + 1
+
+
+def test_a_sample_can_leave_out_the_files_of_earlier_samples():
+    standard = {f.path for f in held_out_files(EvaluateConfig(files=10))}
+    fresh = held_out_files(EvaluateConfig(files=10, exclude_samples=((10, 1),)))
+    assert len(standard) == len(fresh) == 10
+    assert not standard & {f.path for f in fresh}
+
+
+def test_evaluate_defects_rejects_a_malformed_sample():
+    result = CliRunner().invoke(cli, ["evaluate-defects", "--exclude-sample", "forty"])
+    assert result.exit_code == 2
+    assert "'forty' is not FILES:SEED" in result.output
