@@ -107,6 +107,13 @@ def statement_static_confidence(
     return out
 
 
+def kind_precision(flagged: np.ndarray, predicted: np.ndarray, kind: np.ndarray, k: int) -> float:
+    """Of the learned findings that name kind `k`, the share that are seeded bugs of that kind
+    (a finding on a bug of another kind counts against it, as its message would mislead)."""
+    named = flagged & (predicted == k)
+    return float((named & (kind == k)).sum() / named.sum()) if named.any() else float("nan")
+
+
 def _roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
     from sklearn.metrics import roc_auc_score
 
@@ -132,7 +139,7 @@ def evaluate(config: EvaluateConfig) -> dict:
     model, detector = load_code_model(), load_detector()
     check_code_model(detector, model)
     data = build_dataset(model, files, config.mutants_per_file, config.seed, None)
-    scores = detector.score(data.x)[0]
+    scores, predicted, _ = detector.score(data.x)
     threshold = detector.threshold
     flagged = scores >= threshold
     clean = data.y == 0
@@ -156,6 +163,7 @@ def evaluate(config: EvaluateConfig) -> dict:
         per_kind[kind] = {
             "bugs": int(rows.sum()),
             "recall": float(flagged[rows].mean()) if rows.any() else float("nan"),
+            "precision": kind_precision(flagged, predicted, data.kind, k),
             "static_recall": float(static_hits[mine].mean()) if mine.any() else float("nan"),
             "combined_recall": float(either[mine].mean()) if mine.any() else float("nan"),
             # Its buggy statements against every statement of the clean files.
@@ -231,13 +239,14 @@ def render_table(report: dict) -> str:
         f"reference only): {report['learned_found_at_1_per_kloc_oracle']} found, recall "
         f"{report['learned_recall_at_1_per_kloc_oracle']:.3f}",
         "",
-        "| kind | bugs | learned recall | static recall | static + learned recall | "
-        "ROC-AUC learned | ROC-AUC static + learned |",
-        "|---|---|---|---|---|---|---|",
+        "| kind | bugs | learned precision | learned recall | static recall | "
+        "static + learned recall | ROC-AUC learned | ROC-AUC static + learned |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for kind, row in report["per_kind"].items():
         out.append(
-            f"| {kind} | {row['bugs']} | {row['recall']:.3f} | {row['static_recall']:.3f} | "
+            f"| {kind} | {row['bugs']} | {row['precision']:.3f} | {row['recall']:.3f} | "
+            f"{row['static_recall']:.3f} | "
             f"{row['combined_recall']:.3f} | {row['roc_auc']:.3f} | "
             f"{row['combined_roc_auc']:.3f} |"
         )

@@ -15,6 +15,7 @@ from codeassist.defects.evaluate import (
     _static_findings,
     _static_results,
     held_out_files,
+    kind_precision,
     statement_static_confidence,
 )
 from codeassist.defects.findings import BUG_KINDS
@@ -75,3 +76,13 @@ def test_evaluate_defects_rejects_a_malformed_sample():
     result = CliRunner().invoke(cli, ["evaluate-defects", "--exclude-sample", "forty"])
     assert result.exit_code == 2
     assert "'forty' is not FILES:SEED" in result.output
+
+
+def test_kind_precision_counts_a_finding_that_names_the_wrong_kind_against_it():
+    variable, attribute = BUG_KINDS.index("wrong_variable"), BUG_KINDS.index("wrong_attribute")
+    flagged = np.array([True, True, True, True, False])
+    predicted = np.array([variable, variable, variable, attribute, variable])
+    kind = np.array([variable, attribute, -1, attribute, variable])  # -1: a clean statement
+    assert kind_precision(flagged, predicted, kind, variable) == 1 / 3
+    assert kind_precision(flagged, predicted, kind, attribute) == 1.0
+    assert np.isnan(kind_precision(flagged, predicted, kind, BUG_KINDS.index("off_by_one")))
