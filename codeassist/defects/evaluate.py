@@ -211,6 +211,10 @@ def evaluate(config: EvaluateConfig) -> dict:
     }
 
 
+def _number(value: float) -> str:
+    return "-" if np.isnan(value) else f"{value:.3f}"  # "-": no finding named that kind
+
+
 def render_table(report: dict) -> str:
     """The evaluation as a small markdown table."""
     out = [
@@ -245,7 +249,7 @@ def render_table(report: dict) -> str:
     ]
     for kind, row in report["per_kind"].items():
         out.append(
-            f"| {kind} | {row['bugs']} | {row['precision']:.3f} | {row['recall']:.3f} | "
+            f"| {kind} | {row['bugs']} | {_number(row['precision'])} | {row['recall']:.3f} | "
             f"{row['static_recall']:.3f} | "
             f"{row['combined_recall']:.3f} | {row['roc_auc']:.3f} | "
             f"{row['combined_roc_auc']:.3f} |"
