@@ -31,7 +31,8 @@ _FILES_PER_CALL = 4
 @dataclass(frozen=True)
 class Dataset:
     """Rows ``x [N, D]``, ``y [N]`` (1 = seeded bug), ``kind [N]`` (BUG_KINDS index, -1 clean),
-    ``group [N]`` (file index), ``lines`` (lines of the files whose clean statements were all
+    ``group [N]`` (file index), ``spans [N, 2]`` (first and last line of each row's statement,
+    in its file or mutant), ``lines`` (lines of the files whose clean statements were all
     scored; 0 when they were sampled) and the seeded ``mutations`` as (file index, mutation),
     one per positive row in row order."""
 
@@ -39,6 +40,7 @@ class Dataset:
     y: np.ndarray
     kind: np.ndarray
     group: np.ndarray
+    spans: np.ndarray
     lines: int
     mutations: list[tuple[int, Mutation]]
 
@@ -61,7 +63,7 @@ def build_dataset(
             applies to; None scores all of them.
     """
     rng = random.Random(seed)
-    xs, ys, kinds, groups = [], [], [], []
+    xs, ys, kinds, groups, spans = [], [], [], [], []
     seeded: list[tuple[int, Mutation]] = []
     lines = 0
     for first in range(0, len(files), _FILES_PER_CALL):
@@ -109,6 +111,7 @@ def build_dataset(
             ys.append(np.full(n, int(kind >= 0)))
             kinds.append(np.full(n, kind))
             groups.append(np.full(n, f))
+            spans.append(np.array([(st.line, st.end_line) for st in feats.statements]))
             if mutation is not None:
                 seeded.append((f, mutation))
     width = N_FEATURES
@@ -117,6 +120,7 @@ def build_dataset(
         np.concatenate(ys).astype(np.int64) if ys else np.zeros(0, np.int64),
         np.concatenate(kinds).astype(np.int64) if kinds else np.zeros(0, np.int64),
         np.concatenate(groups).astype(np.int64) if groups else np.zeros(0, np.int64),
+        np.concatenate(spans).astype(np.int64) if spans else np.zeros((0, 2), np.int64),
         lines,
         seeded,
     )

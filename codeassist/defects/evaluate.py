@@ -3,7 +3,6 @@ static engine alone against static + learned in the same run."""
 
 from __future__ import annotations
 
-import ast
 import time
 from dataclasses import dataclass
 
@@ -13,7 +12,6 @@ from codeassist.defects.corpus import CorpusFile, list_corpus
 from codeassist.defects.dataset import Dataset, build_dataset
 from codeassist.defects.detector import check_code_model, load_detector
 from codeassist.defects.findings import BUG_KINDS, Finding
-from codeassist.defects.statements import SourceIndex, Statement, list_statements, statement_at
 from codeassist.defects.static import STATIC_THRESHOLD, check_source
 
 
@@ -82,28 +80,17 @@ def _static_results(
     return results, lines
 
 
-def _highest_confidence(findings: list[Finding], statement: Statement) -> float:
-    on_it = [x.confidence for x in findings if statement.line <= x.line <= statement.end_line]
-    return max(on_it, default=0.0)
-
-
 def statement_static_confidence(
-    files, data: Dataset, base: list[list[Finding]], mutants: list[list[Finding]]
+    data: Dataset, base: list[list[Finding]], mutants: list[list[Finding]]
 ) -> np.ndarray:
     """Per dataset row, the highest confidence of ruff's findings on that statement's lines (0:
-    none): every statement of each unmodified file, and the seeded statement in its mutant."""
+    none): the unmodified file's findings for a clean row, its mutant's for a seeded bug."""
     out = np.zeros(len(data.y))
-    for f, item in enumerate(files):
-        rows = np.flatnonzero((data.group == f) & (data.y == 0))
-        statements = list_statements(ast.parse(item.text), SourceIndex(item.text))
-        for row, statement in zip(rows, statements, strict=True):
-            out[row] = _highest_confidence(base[f], statement)
-    bug_rows = np.flatnonzero(data.y == 1)
-    for row, (f, mutation), found in zip(bug_rows, data.mutations, mutants, strict=True):
-        mutant = mutation.apply(files[f].text)
-        statements = list_statements(ast.parse(mutant), SourceIndex(mutant))
-        statement = statement_at(statements, mutation.start)
-        out[row] = _highest_confidence(found, statement) if statement is not None else 0.0
+    of_mutant = iter(mutants)  # seeded bugs come in row order, one per mutant
+    rows = zip(data.group, data.y, data.spans, strict=True)
+    for row, (file, buggy, (first, last)) in enumerate(rows):
+        findings = next(of_mutant) if buggy else base[file]
+        out[row] = max((x.confidence for x in findings if first <= x.line <= last), default=0.0)
     return out
 
 
@@ -150,7 +137,7 @@ def evaluate(config: EvaluateConfig) -> dict:
     static, static_lines = _static_results(
         files, data.mutations, base, mutants, (STATIC_THRESHOLD, 0.0)
     )
-    static_scores = statement_static_confidence(files, data, base, mutants)
+    static_scores = statement_static_confidence(data, base, mutants)
     combined_scores = np.maximum(scores, static_scores)
     (static_hits, static_alarms), (every_rule_hits, every_rule_alarms) = static
     learned_hits = flagged[bugs]

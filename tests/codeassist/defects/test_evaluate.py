@@ -41,11 +41,12 @@ def test_static_confidence_lands_on_the_seeded_statement_only():
         y=np.array([0, 0, 0, 0, 0, 1]),
         kind=np.array([-1] * 5 + [BUG_KINDS.index("dropped_return")]),
         group=np.zeros(6, np.int64),
+        spans=np.array([(1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (5, 5)]),  # one line each
         lines=SOURCE.count("\n"),
         mutations=[(0, dropped)],
     )
     base, mutants = _static_findings(files, data.mutations)
-    scores = statement_static_confidence(files, data, base, mutants)
+    scores = statement_static_confidence(data, base, mutants)
     # `is ()` is flagged on the if header of the clean file; the bare name left by the dropped
     # return in the mutant; the other clean statements (the def header among them) are quiet
     assert scores[1] > 0

@@ -128,8 +128,13 @@ def test_training_rows_are_the_rows_detection_computes(model):
     data = build_dataset(model, [CorpusFile("demo", Path("demo.py"), SOURCE)], 3, seed=0)
     assert data.y.sum() == len(data.mutations) == 3
     assert data.lines == SOURCE.count("\n") + 1  # every clean statement scored
-    for row, (_, mutation) in zip(data.x[data.y == 1], data.mutations, strict=True):
+    bugs = data.y == 1
+    for row, span, (_, mutation) in zip(
+        data.x[bugs], data.spans[bugs], data.mutations, strict=True
+    ):
         mutant = mutation.apply(SOURCE)
         feats = statement_features(model, [mutant])[0]
         i = feats.statements.index(statement_at(feats.statements, mutation.start))
         np.testing.assert_allclose(row, feats.matrix[i], rtol=1e-4, atol=1e-4)
+        # the row knows its statement's lines (where static findings are looked up)
+        assert tuple(span) == (feats.statements[i].line, feats.statements[i].end_line)
