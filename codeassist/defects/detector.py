@@ -350,11 +350,8 @@ def code_model_digest(model: Model) -> str | None:
     None for a model not loaded from a directory."""
     if model.path is None or not (Path(model.path) / "model.safetensors").is_file():
         return None
-    digest = hashlib.sha256()
     with open(Path(model.path) / "model.safetensors", "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def check_code_model(detector: Detector, model: Model, directory: Path | None = None) -> None:
