@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from settings import Settings, load_settings  # noqa: E402
+from moesuite.settings import Settings, load_settings  # noqa: E402
 from workers.client import JobClient  # noqa: E402
 
 

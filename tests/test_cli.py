@@ -1,6 +1,6 @@
 from click.testing import CliRunner
 
-from cli import cli
+from moesuite.cli import cli
 
 
 def test_version_and_help():

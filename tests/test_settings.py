@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import SettingsError, load_settings
+from moesuite.settings import SettingsError, load_settings
 
 
 def test_defaults_live_under_home(tmp_path, monkeypatch):

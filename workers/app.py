@@ -15,7 +15,7 @@ from typing import Any
 from celery import Celery
 from kombu import Exchange, Queue
 
-from settings import Settings, load_settings
+from moesuite.settings import Settings, load_settings
 from workers.errors import WorkersError
 from workers.housekeeping import Housekeeping
 from workers.transport import (

@@ -14,7 +14,7 @@ from celery import states
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from celery.result import AsyncResult
 
-from settings import Settings
+from moesuite.settings import Settings
 from workers.app import SuiteCelery, WorkerOptions, create_app
 from workers.errors import JobNotFoundError, WorkersError
 from workers.jobs import cancel_marker

@@ -6,7 +6,7 @@ import stat
 
 from click.testing import CliRunner
 
-from cli import cli
+from moesuite.cli import cli
 
 DIRTY = b"x=[1,2]\r\nif x == None: pass\r\n"
 CLEAN = b"x = [1, 2]\n"

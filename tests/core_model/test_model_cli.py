@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-from cli import cli
+from moesuite.cli import cli
 
 
 def test_build_info_generate(tmp_path, code_texts):

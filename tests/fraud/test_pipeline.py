@@ -84,7 +84,7 @@ def test_score_file_reconciles(trained, tmp_path):
 def test_cli_train_score_evaluate(tmp_path):
     from click.testing import CliRunner
 
-    from cli import cli
+    from moesuite.cli import cli
 
     frame = make_frame(n=6000, n_customers=120, days=60, seed=10)
     src = tmp_path / "txns.csv"
@@ -171,8 +171,8 @@ def test_cli_scores_a_card_number_file_with_the_shipped_bundle_and_never_stores_
 
     from click.testing import CliRunner
 
-    from cli import cli
     from fraud.simulate import SimulationConfig, simulate
+    from moesuite.cli import cli
 
     frame = simulate(
         SimulationConfig(n_transactions=3000, n_customers=300, days=20, seed=4, with_pan=True)

@@ -79,7 +79,7 @@ def test_config_validation():
 
 
 def test_cli_writes_file_and_summary(tmp_path):
-    from cli import cli
+    from moesuite.cli import cli
 
     out = tmp_path / "sim.parquet"
     result = CliRunner().invoke(
@@ -111,7 +111,7 @@ def test_cli_writes_file_and_summary(tmp_path):
 
 
 def test_cli_stdout_keeps_data_and_summary_apart():
-    from cli import cli
+    from moesuite.cli import cli
 
     result = CliRunner().invoke(
         cli,

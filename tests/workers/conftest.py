@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import Settings, load_settings
+from moesuite.settings import Settings, load_settings
 from workers.client import JobClient
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from settings import load_settings
+from moesuite.settings import load_settings
 from workers.app import WorkerOptions, create_app
 from workers.housekeeping import expire_job_dirs, expire_results
 

@@ -86,7 +86,7 @@ def test_cancel_finished_job_is_refused(stack, tmp_path: Path) -> None:
 def test_jobs_commands_submit_wait_and_show(stack, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from cli import cli
+    from moesuite.cli import cli
 
     source = tmp_path / "cli.py"
     source.write_text(BUGGY, encoding="utf-8")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from settings import load_settings
+from moesuite.settings import load_settings
 from workers.app import WorkerOptions, create_app
 from workers.errors import JobInputError, TransientError, WorkersError
 from workers.partition import split_by_customer

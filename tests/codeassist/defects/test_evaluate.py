@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
-from cli import cli
 from codeassist.defects.corpus import CorpusFile
 from codeassist.defects.dataset import Dataset
 from codeassist.defects.evaluate import (
@@ -20,6 +19,7 @@ from codeassist.defects.evaluate import (
 )
 from codeassist.defects.findings import BUG_KINDS
 from codeassist.defects.mutate import Mutation
+from moesuite.cli import cli
 
 SOURCE = """\
 def total(values):

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
-import cli
+import moesuite.cli as cli
 from fraud.review.db import dispose_engines, get_engine
 from fraud.review.history import record_transactions
 from fraud.review.models import Case

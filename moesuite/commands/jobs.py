@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from commands.context import pass_settings
-from settings import Settings
+from moesuite.commands.context import pass_settings
+from moesuite.settings import Settings
 from workers.app import QUEUES, run_worker
 from workers.client import JobClient
 

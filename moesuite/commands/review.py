@@ -11,14 +11,14 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from commands.context import pass_settings
 from fraud.review.config import ReviewConfig, review_config_from_mapping
 from fraud.review.db import create_review_engine, get_engine, upgrade_database
 from fraud.review.labels import render_labels, write_labels
 from fraud.review.queue import claim_next, decide, escalate, export_labels, release
 from fraud.review.stats import review_stats
 from fraud.review.views import LIST_FILTERS, CaseDetail, CaseView, describe_case, list_cases
-from settings import Settings
+from moesuite.commands.context import pass_settings
+from moesuite.settings import Settings
 
 analyst_option = click.option(
     "--analyst",

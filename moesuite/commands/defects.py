@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from codeassist.defects.findings import DetectOptions
-from commands.context import pass_settings
-from settings import Settings
+from moesuite.commands.context import pass_settings
+from moesuite.settings import Settings
 
 
 def _version() -> str:

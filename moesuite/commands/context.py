@@ -2,6 +2,6 @@
 
 import click
 
-from settings import Settings
+from moesuite.settings import Settings
 
 pass_settings = click.make_pass_decorator(Settings)

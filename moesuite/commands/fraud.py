@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from commands.context import pass_settings
 from fraud.pan import load_or_create_pan_key
-from settings import Settings
+from moesuite.commands.context import pass_settings
+from moesuite.settings import Settings
 
 # --- scoring, training, evaluation ---------------------------------------------------------
 
