@@ -30,8 +30,8 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from codeassist.config import DiscoveryOptions, RefactorOptions  # noqa: E402
-from codeassist.refactor_files import refactor_paths  # noqa: E402
-from codeassist.verify import check_equivalent, pycodestyle_violations  # noqa: E402
+from codeassist.refactor.files import refactor_paths  # noqa: E402
+from codeassist.refactor.verify import check_equivalent, pycodestyle_violations  # noqa: E402
 
 
 def _stdlib_files() -> list[Path]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codeassist.refactor_errors import RefactorConfigError
+from codeassist.refactor.errors import RefactorConfigError
 
 STYLES = ("pep8", "black")
 DEFAULT_LINE_LENGTH = {"pep8": 79, "black": 88}
@@ -42,7 +42,7 @@ class RefactorOptions:
         test_timeout: Seconds allowed for one run of ``verify_with_tests`` or of doctests.
         candidates: Model rewrites generated per over-complex function.
         add_noqa: Under pep8, give the violations that have no behaviour-preserving fix
-            (`codeassist.noqa.NOQA_CODES`) a ``# noqa`` instead of leaving the file untouched.
+            (`refactor.noqa.NOQA_CODES`) a ``# noqa`` instead of leaving the file untouched.
     """
 
     style: str = "pep8"

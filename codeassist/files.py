@@ -19,7 +19,7 @@ from pathlib import Path
 import pathspec
 
 from codeassist.config import DiscoveryOptions
-from codeassist.refactor_errors import SourceDecodeError, WriteFailed
+from codeassist.refactor.errors import SourceDecodeError, WriteFailed
 
 # Directories nobody wants formatted (black's and ruff's defaults, shortened).
 DEFAULT_EXCLUDED_DIRS = frozenset(

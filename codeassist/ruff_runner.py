@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from codeassist.refactor_errors import FormatterError
+from codeassist.refactor.errors import FormatterError
 
 # pycodestyle rules ruff fixes without changing behaviour beyond the gate's named rewrites:
 # E711 comparison to None, E713/E714 `not x in`, E731 lambda assignment, E401 multiple imports

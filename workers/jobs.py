@@ -462,7 +462,7 @@ def refactor_file(path: Path, output: str | None, options: dict[str, Any]) -> di
     """Refactor one file; write the result atomically to ``output`` (default: in place)."""
     from codeassist.config import RefactorOptions
     from codeassist.files import encode_source, read_source, write_atomic
-    from codeassist.refactor import refactor_source
+    from codeassist.refactor.pipeline import refactor_source
 
     source = read_source(path)
     try:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from codeassist.defects.errors import SourceError
 from codeassist.defects.findings import BUG_KINDS, DetectOptions, Finding
+from codeassist.defects.sarif import LEARNED_DESCRIPTIONS
 from codeassist.defects.static import STATIC_THRESHOLD, check_source
-from codeassist.sarif import _LEARNED_DESCRIPTIONS
 
 
 @functools.lru_cache(maxsize=4)
@@ -85,7 +85,7 @@ def _learned_findings(
                 column=statement.column,
                 rule_id=f"learned/{kind}",
                 kind=kind,
-                message=f"{_LEARNED_DESCRIPTIONS[kind]} (learned detector)",
+                message=f"{LEARNED_DESCRIPTIONS[kind]} (learned detector)",
                 confidence=float(probability[i]),
                 engine="learned",
                 end_line=statement.end_line,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from codeassist.defects.errors import StaticEngineError
 from codeassist.defects.findings import Finding
-from codeassist.refactor_errors import FormatterError
+from codeassist.refactor.errors import FormatterError
 from codeassist.ruff_runner import ruff_binary
 
 # Rules that point at defects (wrong behaviour), not at style. Each entry is a rule code prefix and

@@ -69,7 +69,7 @@ def refactor(
     behaviour: every result must parse, keep its syntax tree (up to named safe rewrites), be
     stable on a second run and, under pep8, pass pycodestyle; else the file is left untouched."""
     from codeassist.config import load_project_config, resolve_options
-    from codeassist.refactor_files import refactor_paths, refactor_stdin
+    from codeassist.refactor.files import refactor_paths, refactor_stdin
 
     if check and write:
         raise click.UsageError("--check and --write exclude each other")
@@ -101,7 +101,7 @@ def refactor(
 
     report = refactor_paths([Path(p) for p in paths], options, discovery, mode, n_jobs)
     if use_model:
-        from codeassist.model_refactor import apply_model_refactors
+        from codeassist.refactor.model import apply_model_refactors
 
         report = apply_model_refactors(report, options, write=write)
     if detect:

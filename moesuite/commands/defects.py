@@ -54,7 +54,7 @@ def detect_defects(settings: Settings, paths, fmt, min_confidence, static, learn
     if fmt == "json":
         click.echo(json.dumps([f.to_dict() for f in findings], indent=2))
     elif fmt == "sarif":
-        from codeassist.sarif import build_sarif, find_source_root, validate_sarif
+        from codeassist.defects.sarif import build_sarif, find_source_root, validate_sarif
 
         root = source_root or find_source_root(Path.cwd())
         document = build_sarif(findings, root, _version(), line_texts)

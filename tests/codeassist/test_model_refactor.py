@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-import codeassist.model_refactor as model_refactor
+import codeassist.refactor.model as model_refactor
 from codeassist.config import DiscoveryOptions, RefactorOptions
-from codeassist.refactor_files import refactor_paths
+from codeassist.refactor.files import refactor_paths
 
 SOURCE = '''def grade(score):
     """Letter grade.

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-import codeassist.refactor as refactor_module
+import codeassist.refactor.pipeline as refactor_module
 from codeassist.config import RefactorOptions
-from codeassist.refactor import refactor_many, refactor_source
-from codeassist.refactor_files import refactor_file
-from codeassist.verify import check_equivalent, pycodestyle_violations
+from codeassist.refactor.files import refactor_file
+from codeassist.refactor.pipeline import refactor_many, refactor_source
+from codeassist.refactor.verify import check_equivalent, pycodestyle_violations
 
 CASES = Path(__file__).parent / "cases"
 
@@ -80,7 +80,7 @@ def test_complexity_over_target():
 def test_refactor_errors_survive_a_process_boundary():
     import pickle
 
-    from codeassist.refactor_errors import (
+    from codeassist.refactor.errors import (
         RefactorConfigError,
         SourceDecodeError,
         SourceParseError,

@@ -7,7 +7,7 @@ import pytest
 import codeassist.files as files_module
 from codeassist.config import RefactorOptions
 from codeassist.files import decode_source, encode_source
-from codeassist.refactor_files import refactor_file
+from codeassist.refactor.files import refactor_file
 
 
 def test_failed_replace_leaves_original_and_no_temp_file(monkeypatch, tmp_path):

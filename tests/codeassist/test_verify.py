@@ -5,9 +5,9 @@ import sysconfig
 from pathlib import Path
 
 from codeassist.config import RefactorOptions
-from codeassist.refactor import refactor_source
-from codeassist.refactor_errors import SourceParseError
-from codeassist.verify import check_equivalent, parse_source, pycodestyle_violations
+from codeassist.refactor.errors import SourceParseError
+from codeassist.refactor.pipeline import refactor_source
+from codeassist.refactor.verify import check_equivalent, parse_source, pycodestyle_violations
 
 
 def test_check_equivalent_accepts_named_rewrite_and_rejects_constant_change():

@@ -7,8 +7,8 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
+from codeassist.defects.sarif import build_sarif, load_schema_subset, validate_sarif
 from codeassist.defects.static import STATIC_THRESHOLD, check_source
-from codeassist.sarif import build_sarif, load_schema_subset, validate_sarif
 from moesuite.cli import cli
 
 BUGGY = "def f(x):\n    if x is 1:\n        return y\n    return x\n"

@@ -17,11 +17,11 @@ from codeassist.defects.findings import Finding
 from codeassist.errors import CodeassistError
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-SCHEMA_SUBSET_PATH = Path(__file__).parent / "defects" / "sarif-2.1.0-subset.schema.json"
+SCHEMA_SUBSET_PATH = Path(__file__).parent / "sarif-2.1.0-subset.schema.json"
 TOOL_NAME = "moesuite-defects"
 INFORMATION_URI = "https://github.com/moesuite/moesuite"
 
-_LEARNED_DESCRIPTIONS = {
+LEARNED_DESCRIPTIONS = {
     "swapped_args": "Two call arguments look swapped.",
     "wrong_binary_operator": "An arithmetic or bitwise operator looks wrong.",
     "wrong_comparison": "A comparison operator looks wrong.",
@@ -72,7 +72,7 @@ def relative_uri(path: str, root: Path) -> str:
 
 def _rule(rule_id: str, sample: Finding) -> dict[str, Any]:
     if sample.engine == "learned":
-        text = _LEARNED_DESCRIPTIONS.get(sample.kind, sample.kind)
+        text = LEARNED_DESCRIPTIONS.get(sample.kind, sample.kind)
         full = (
             f"{text} Ranked by a classifier over the MoE code model's per-token features "
             "(seeded-bug training in the manner of DeepBugs)."

@@ -4,7 +4,7 @@ Equivalence compares ``ast.dump`` (no line/column attributes) of the original an
 after *canonicalising* both trees: each allowed rewrite maps the "before" form to the "after"
 form (``x == None`` -> ``x is None``), so a tree that differs only by allowed rewrites dumps the
 same. Anything else that changed the tree (a constant, a name, an operator) makes them differ.
-Idempotence is checked by the caller, which owns the pipeline (see `codeassist.refactor`).
+Idempotence is checked by the caller, which owns the pipeline (see `codeassist.refactor.pipeline`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pycodestyle
 
 from codeassist.config import PYCODESTYLE_DEFAULT_IGNORE
-from codeassist.renames import reverse_renames
+from codeassist.refactor.renames import reverse_renames
 
 
 def _docstring_owner_bodies(tree: ast.AST) -> list[list[ast.stmt]]:

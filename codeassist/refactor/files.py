@@ -22,8 +22,8 @@ from codeassist.files import (
     read_source,
     write_atomic,
 )
-from codeassist.refactor import RefactorResult, refactor_many, refactor_source
-from codeassist.refactor_errors import SourceParseError
+from codeassist.refactor.errors import SourceParseError
+from codeassist.refactor.pipeline import RefactorResult, refactor_many, refactor_source
 
 MODES = ("diff", "check", "write")
 
@@ -72,7 +72,7 @@ class RefactorReport:
         return sum(o.status == status for o in self.outcomes)
 
 
-def _diff(path: str, before: str, after: str) -> str:
+def file_diff(path: str, before: str, after: str) -> str:
     return "".join(
         difflib.unified_diff(
             before.splitlines(keepends=True),
@@ -94,7 +94,7 @@ def _outcome(source: SourceFile, result: RefactorResult) -> FileOutcome:
             over_target=over,
             naming=tuple(map(str, result.naming)),
         )
-    diff = _diff(source.path, source.text, result.output) if result.changed else ""
+    diff = file_diff(source.path, source.text, result.output) if result.changed else ""
     return FileOutcome(
         source.path,
         result.status,

@@ -1,5 +1,5 @@
 """PEP 8 fixers for what formatters leave behind, each a pure ``str -> str`` that keeps the
-syntax tree equal (or changes it only by a rewrite `codeassist.verify` allows by name).
+syntax tree equal (or changes it only by a rewrite `codeassist.refactor.verify` allows by name).
 
 - ``fix_slice_spacing``: black/ruff style ``x[a + 1 :]`` is pycodestyle E203; drop the space
   before a slice colon.

@@ -2,15 +2,15 @@
 
 Pipeline, repeated to a fixed point (ruff's format and fixes are not idempotent together on
 some files, FIELD_NOTES): ruff's safe fixes for pycodestyle rules it can fix, ruff's formatter,
-then (``--style pep8``) the fixers in `codeassist.pep8` and `codeassist.renames` for what
+then (``--style pep8``) the fixers in `.pep8` and `.renames` for what
 formatters leave behind. ruff runs once per pass for a whole batch of sources (starting it
 costs as much as formatting a file); the Python fixers run only on sources a cheap textual
 test says they could change.
 
 Then the gate, always on: the result parses, its syntax tree equals the original's up to the
-named rewrites of `codeassist.verify`, a second pass changes nothing, and under pep8
+named rewrites of `codeassist.refactor.verify`, a second pass changes nothing, and under pep8
 pycodestyle finds nothing — after ``# noqa`` for the few codes that have no behaviour-preserving
-fix (`codeassist.noqa`; ``add_noqa=False`` turns it off), and except ambiguous names that no
+fix (`.noqa`; ``add_noqa=False`` turns it off), and except ambiguous names that no
 rename can safely fix (a parameter, a global), which are reported. A source that fails any
 check is returned unchanged with the reason. pep8-naming findings are reported, never fixed.
 """
@@ -23,19 +23,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from codeassist.complexity import FunctionComplexity, function_complexities
 from codeassist.config import RefactorOptions
-from codeassist.noqa import add_noqa, added_noqa, strip_added_noqa
-from codeassist.pep8 import (
+from codeassist.refactor.complexity import FunctionComplexity, function_complexities
+from codeassist.refactor.errors import FormatterError, SourceParseError
+from codeassist.refactor.noqa import add_noqa, added_noqa, strip_added_noqa
+from codeassist.refactor.pep8 import (
     fix_bare_except,
     fix_class_ellipsis,
     fix_long_lines,
     fix_slice_spacing,
 )
-from codeassist.refactor_errors import FormatterError, SourceParseError
-from codeassist.renames import fix_ambiguous_names, plan_renames
+from codeassist.refactor.renames import fix_ambiguous_names, plan_renames
+from codeassist.refactor.verify import check_equivalent, parse_source, pycodestyle_violations
 from codeassist.ruff_runner import NamingFinding, fix_and_format, naming_findings
-from codeassist.verify import check_equivalent, parse_source, pycodestyle_violations
 
 # Cheap necessary conditions for each fixer to have anything to do (false positives only cost
 # a fixer run): whitespace before a colon, a bare except.

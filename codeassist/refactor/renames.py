@@ -8,7 +8,7 @@ the module. Where any of that fails, the name is left alone and reported.
 
 The new name is fixed (``l`` -> ``l_``), so the verification gate can undo a rename on the
 rewritten tree and compare it with the original without trusting the fixer
-(`reverse_renames`, used by `codeassist.verify`).
+(`reverse_renames`, used by `codeassist.refactor.verify`).
 """
 
 from __future__ import annotations

@@ -18,12 +18,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codeassist.complexity import function_complexities
 from codeassist.config import RefactorOptions
 from codeassist.files import encode_source, read_source, write_atomic
-from codeassist.refactor import refactor_source
-from codeassist.refactor_errors import ModelRefactorError
-from codeassist.refactor_files import FileOutcome, RefactorReport, _diff
+from codeassist.refactor.complexity import function_complexities
+from codeassist.refactor.errors import ModelRefactorError
+from codeassist.refactor.files import FileOutcome, RefactorReport, file_diff
+from codeassist.refactor.pipeline import refactor_source
 
 _PROMPT = "# Same behaviour, simpler control flow (lower cyclomatic complexity).\n"
 _IGNORED = shutil.ignore_patterns(".git", ".venv", "venv", "__pycache__", "node_modules", "*.pyc")
@@ -174,7 +174,7 @@ def apply_model_refactors(
                 if write:
                     write_atomic(path, encode_source(source, new_file), source.mode)
                 outcomes[outcome.path] = FileOutcome(
-                    outcome.path, "changed", diff=_diff(str(path), source.text, new_file)
+                    outcome.path, "changed", diff=file_diff(str(path), source.text, new_file)
                 )
                 break
     lines.append(f"model refactors: {accepted} of {tried} candidates accepted")

@@ -1,0 +1,1 @@
+"""Refactoring Python to a style (`refactor --style ...`): fixers, the verification gate, files."""
