@@ -1,12 +1,19 @@
-"""Benchmark `moesuite refactor --style pep8` against autopep8 and ruff format on the stdlib.
+"""Benchmark `moesuite refactor --style pep8` against autopep8 and ruff format, on two corpora.
 
-Every tool works on its own temporary copy of the files (the stdlib is never modified), run
-the way its users run it: ``moesuite refactor --write`` (all cores, like ruff and black),
-``autopep8 --aggressive --in-place`` (one process, its default, and ``--jobs N``) and
-``ruff format``. Then each copy is scored the same way: files broken (does not parse, or the
-syntax tree changed beyond the gate's named rewrites) and pycodestyle violations left.
+- ``messy``: the installed files with the most pycodestyle violations per line
+  (`bench/refactor_corpus.py`, rebuilt from this machine's packages; ``--manifest`` reuses a
+  saved selection after checking every file's SHA-256);
+- ``stdlib``: a seeded sample of the standard library (``--files 0``: all of it).
 
-Usage: OMP_NUM_THREADS=1 .venv/bin/python bench/refactor.py --files 0   # the whole stdlib
+Every tool works on its own temporary copy of the files (nothing installed is modified), run the
+way its users run it: ``moesuite refactor --write`` (all cores, like ruff and black; and
+``--minimal``), ``autopep8 --aggressive --in-place`` (one process, its default, and ``--jobs
+2``) and ``ruff format``. Each copy is then scored the same way: files broken (does not parse,
+or the syntax tree changed beyond the gate's named rewrites), pycodestyle violations left,
+idempotent (a second run of the same tool over its own output changes no file), and diff lines
+changed (``-`` and ``+`` lines of a unified diff) per violation fixed.
+
+Usage: OMP_NUM_THREADS=1 .venv/bin/python bench/refactor.py [--corpus messy|stdlib|both]
 """
 
 from __future__ import annotations
@@ -14,7 +21,11 @@ from __future__ import annotations
 import argparse
 import ast
 import collections
+import dataclasses
+import difflib
+import hashlib
 import io
+import json
 import os
 import random
 import shutil
@@ -24,14 +35,21 @@ import sysconfig
 import tempfile
 import time
 import tokenize
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from refactor_corpus import build_corpus, manifest_digest  # noqa: E402
 
 from codeassist.config import DiscoveryOptions, RefactorOptions  # noqa: E402
 from codeassist.refactor.files import refactor_paths  # noqa: E402
 from codeassist.refactor.verify import check_equivalent, pycodestyle_violations  # noqa: E402
+
+AMBIGUOUS = ("E741", "E742", "E743")
 
 
 def _stdlib_files() -> list[Path]:
@@ -70,133 +88,194 @@ def _copy(sources: list[bytes], root: Path) -> list[Path]:
     return paths
 
 
-def _score_one(pair: tuple[str, str | None]) -> tuple[bool, collections.Counter]:
+def _changed_lines(before: str, after: str) -> int:
+    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+    return sum(1 for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---")))
+
+
+def _score_one(pair: tuple[str, str | None]) -> tuple[bool, collections.Counter, int]:
     src, out = pair
     if out is None:  # the tool wrote bytes its own coding cookie does not decode
-        return True, collections.Counter()
+        return True, collections.Counter(), 0
     broken = not check_equivalent(src, out).equal
-    return broken, collections.Counter(v.code for v in pycodestyle_violations(out, 79))
+    codes = collections.Counter(v.code for v in pycodestyle_violations(out, 79))
+    return broken, codes, _changed_lines(src, out)
 
 
-def _score(sources: list[bytes], paths: list[Path], jobs: int) -> tuple[int, collections.Counter]:
-    texts = [_decode(raw) for raw in sources]
-    outs = []
+def _violations(text: str) -> collections.Counter:
+    return collections.Counter(v.code for v in pycodestyle_violations(text, 79))
+
+
+@dataclass
+class Row:
+    name: str
+    seconds: float
+    broken: int = 0
+    left: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    changed_lines: int = 0
+    not_idempotent: int = 0
+
+
+def _score(row: Row, texts: list[str], paths: list[Path], pool: ProcessPoolExecutor) -> None:
+    outs: list[str | None] = []
     for p in paths:
         try:
             outs.append(_decode(p.read_bytes()))
         except (UnicodeDecodeError, SyntaxError, LookupError):
             outs.append(None)
-    with ProcessPoolExecutor(jobs) as pool:
-        scored = list(pool.map(_score_one, zip(texts, outs, strict=True), chunksize=8))
-    codes: collections.Counter = collections.Counter()
-    for _, c in scored:
-        codes.update(c)
-    return sum(b for b, _ in scored), codes
+    for broken, codes, changed in pool.map(_score_one, zip(texts, outs, strict=True), chunksize=4):
+        row.broken += broken
+        row.left.update(codes)
+        row.changed_lines += changed
+
+
+def _rerun_changes(run: Callable[[Path], None], paths: list[Path], scratch: Path) -> int:
+    """Files a second run of the tool changes (its idempotence), on a copy of its output."""
+    first = [p.read_bytes() for p in paths]
+    again = _copy(first, scratch)
+    run(again[0].parent)
+    return sum(a.read_bytes() != b for a, b in zip(again, first, strict=True))
 
 
 def _bin(name: str) -> str:
     return shutil.which(name) or str(Path(sys.executable).parent / name)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--files", type=int, default=200, help="seeded sample size (0 = all)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument(
-        "--autopep8-jobs",
-        default=None,
-        help="comma-separated --jobs values to run autopep8 with (default: 1 and --jobs); "
-        "the first is the baseline",
-    )
-    args = parser.parse_args()
-    files = _stdlib_files()
-    if args.files and args.files < len(files):
-        files = random.Random(args.seed).sample(files, args.files)
-    sources = _load(files)
-    autopep8_jobs = (
-        [int(j) for j in args.autopep8_jobs.split(",")] if args.autopep8_jobs else [1, args.jobs]
-    )
-    load_before = os.getloadavg()[0]
-    n = len(sources)
-    rows = []
-    notes = []
-    with tempfile.TemporaryDirectory() as tmp:
-        ours = _copy(sources, Path(tmp) / "ours")
-        t0 = time.perf_counter()
-        report = refactor_paths(
-            [ours[0].parent],
-            RefactorOptions(style="pep8"),
-            DiscoveryOptions(respect_gitignore=False),
-            mode="write",
-            jobs=args.jobs,
-            progress=False,
-        )
-        elapsed = time.perf_counter() - t0
-        broken, codes = _score(sources, ours, args.jobs)
-        rows.append((f"moesuite refactor --write (jobs={args.jobs})", elapsed, broken, codes))
-        status = collections.Counter(o.status for o in report.outcomes)
-        noqa = collections.Counter(code for o in report.outcomes for _, code in o.annotated)
-        renames = sum(
-            n for o in report.outcomes for name, n in o.rewrites if name == "ambiguous-local-rename"
-        )
-        naming = sum(len(o.naming) for o in report.outcomes)
-        failed = [o for o in report.outcomes if o.status == "failed"]
-        notes.append(f"moesuite statuses: {dict(status)}")
-        notes.append(f"'# noqa' added (no behaviour-preserving fix): {dict(noqa)}")
-        notes.append(f"ambiguous locals renamed (E741): {renames} functions")
-        notes.append(f"pep8-naming findings reported (not fixed): {naming}")
-        for o in failed[:12]:
-            notes.append(f"  left untouched: {o.reason[:150]}")
+def _tools(args: argparse.Namespace) -> list[tuple[str, Callable[[Path], None]]]:
+    def ours(options: RefactorOptions) -> Callable[[Path], None]:
+        def run(root: Path) -> None:
+            refactor_paths(
+                [root],
+                options,
+                DiscoveryOptions(respect_gitignore=False),
+                mode="write",
+                jobs=args.jobs,
+                progress=False,
+            )
 
-        for jobs in autopep8_jobs:
-            paths = _copy(sources, Path(tmp) / f"autopep8-{jobs}")
-            t0 = time.perf_counter()
+        return run
+
+    def autopep8(jobs: int) -> Callable[[Path], None]:
+        def run(root: Path) -> None:
             subprocess.run(
                 [_bin("autopep8"), "--aggressive", "--in-place", "--jobs", str(jobs), "-r"]
-                + [str(paths[0].parent)],
+                + [str(root)],
                 capture_output=True,
                 check=False,
             )
-            elapsed = time.perf_counter() - t0
-            broken, codes = _score(sources, paths, args.jobs)
-            rows.append((f"autopep8 --aggressive (jobs={jobs})", elapsed, broken, codes))
 
-        paths = _copy(sources, Path(tmp) / "ruff")
-        t0 = time.perf_counter()
+        return run
+
+    def ruff_format(root: Path) -> None:
         subprocess.run(
-            [_bin("ruff"), "format", "--isolated", "--line-length", "79", "--no-cache"]
-            + [str(paths[0].parent)],
+            [_bin("ruff"), "format", "--isolated", "--line-length", "79", "--no-cache", str(root)],
             capture_output=True,
             check=False,
         )
-        elapsed = time.perf_counter() - t0
-        broken, codes = _score(sources, paths, args.jobs)
-        rows.append(("ruff format", elapsed, broken, codes))
 
-    print("command: OMP_NUM_THREADS=1 " + " ".join([sys.executable, *sys.argv]))
+    tools = []
+    for mode in args.ours.split(","):
+        if mode == "full":
+            tools.append((f"moesuite refactor --write (jobs={args.jobs})", ours(RefactorOptions())))
+        elif mode == "minimal":
+            options = RefactorOptions(minimal=True)
+            tools.append((f"moesuite refactor --minimal --write (jobs={args.jobs})", ours(options)))
+        elif mode:
+            raise SystemExit(f"--ours: unknown mode {mode!r} (full, minimal)")
+    for jobs in [int(j) for j in args.autopep8_jobs.split(",")]:
+        tools.append((f"autopep8 --aggressive (jobs={jobs})", autopep8(jobs)))
+    tools.append(("ruff format", ruff_format))
+    return tools
+
+
+def _messy(args: argparse.Namespace) -> tuple[list[bytes], str]:
+    if args.manifest and args.manifest.is_file():
+        data = json.loads(args.manifest.read_text(encoding="utf-8"))
+        files = [Path(e["path"]) for e in data["files"]]
+        sources = [p.read_bytes() for p in files]
+        for raw, e in zip(sources, data["files"], strict=True):
+            if hashlib.sha256(raw).hexdigest() != e["sha256"]:
+                raise SystemExit(f"{e['path']}: changed since the manifest; rebuild it")
+        return sources, f"manifest {args.manifest}, digest {data['digest'][:16]}"
+    entries = build_corpus(args.messy_files)
+    if args.manifest:
+        payload = {
+            "digest": manifest_digest(entries),
+            "files": [dataclasses.asdict(e) for e in entries],
+        }
+        args.manifest.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+    sources = _load([Path(e.path) for e in entries])
+    return sources, f"rebuilt, digest {manifest_digest(entries)[:16]}"
+
+
+def _stdlib(args: argparse.Namespace) -> tuple[list[bytes], str]:
+    files = _stdlib_files()
+    if args.files and args.files < len(files):
+        files = random.Random(args.seed).sample(files, args.files)
+    label = "whole stdlib" if not args.files else f"seed {args.seed}"
+    return _load(files), label
+
+
+def run_corpus(name: str, sources: list[bytes], label: str, args: argparse.Namespace) -> None:
+    texts = [_decode(raw) for raw in sources]
+    lines = sum(t.count("\n") for t in texts)
+    with ProcessPoolExecutor(args.jobs) as pool:
+        before = sum(pool.map(_violations, texts, chunksize=4), collections.Counter())
+        load_before = os.getloadavg()[0]
+        rows = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, (tool, run) in enumerate(_tools(args)):
+                paths = _copy(sources, Path(tmp) / f"t{i}")
+                t0 = time.perf_counter()
+                run(paths[0].parent)
+                row = Row(tool, time.perf_counter() - t0)
+                _score(row, texts, paths, pool)
+                row.not_idempotent = _rerun_changes(run, paths, Path(tmp) / f"t{i}-again")
+                rows.append(row)
+    n, total_before = len(sources), sum(before.values())
     print(
-        f"files: {n} that CPython compiles "
-        f"({'whole stdlib' if not args.files else f'seed {args.seed}'})"
+        f"\n### {name}: {n} files, {lines} lines, {total_before} pycodestyle violations ({label})"
     )
     print(f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
-    baseline = rows[1][1]
+    baseline = next(r for r in rows if r.name.startswith("autopep8"))
     print(
-        f"\n| tool | seconds | files/s | vs autopep8 (jobs={autopep8_jobs[0]}) | broken "
-        "| violations left | of which ambiguous names (E741-E743) |"
+        "\n| tool | seconds | files/s | vs autopep8 (default) | broken | violations left "
+        "| of which E741-E743 | not idempotent | diff lines per violation fixed |"
     )
-    print("|---|---|---|---|---|---|---|")
-    for name, t, b, codes in rows:
-        top = ", ".join(f"{c} {k}" for c, k in codes.most_common(4))
-        total = sum(codes.values())
-        ambiguous = sum(codes[c] for c in ("E741", "E742", "E743"))
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        top = ", ".join(f"{c} {k}" for c, k in r.left.most_common(3))
+        left = sum(r.left.values())
+        fixed = total_before - left
+        per_fix = f"{r.changed_lines / fixed:.2f}" if fixed > 0 else "—"
         print(
-            f"| {name} | {t:.1f} | {n / t:.1f} | {baseline / t:.1f}x | {b} | "
-            f"{total}{f' ({top})' if total else ''} | {ambiguous} |"
+            f"| {r.name} | {r.seconds:.1f} | {n / r.seconds:.1f} | "
+            f"{baseline.seconds / r.seconds:.1f}x | {r.broken} | {left}"
+            f"{f' ({top})' if left else ''} | {sum(r.left[c] for c in AMBIGUOUS)} | "
+            f"{r.not_idempotent} | {per_fix} ({r.changed_lines} lines) |"
         )
-    print()
-    for line in notes:
-        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", choices=["messy", "stdlib", "both"], default="both")
+    parser.add_argument("--messy-files", type=int, default=50)
+    parser.add_argument("--manifest", type=Path, help="messy corpus manifest: reused if present")
+    parser.add_argument("--files", type=int, default=100, help="stdlib sample size (0 = all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--ours", default="full,minimal", help="moesuite modes: full,minimal")
+    parser.add_argument(
+        "--autopep8-jobs",
+        default="1,2",
+        help="--jobs values for autopep8; the first is the baseline",
+    )
+    args = parser.parse_args()
+    print("command: OMP_NUM_THREADS=1 " + " ".join([sys.executable, *sys.argv]))
+    if args.corpus in ("messy", "both"):
+        run_corpus("messy corpus", *_messy(args), args)
+    if args.corpus in ("stdlib", "both"):
+        run_corpus("stdlib sample", *_stdlib(args), args)
 
 
 if __name__ == "__main__":
