@@ -16,6 +16,8 @@ from typing import Any
 from codeassist.refactor.errors import RefactorConfigError
 
 STYLES = ("pep8", "black")
+# ruff format's quote styles; "preserve" keeps each string's quotes as written
+QUOTE_STYLES = ("double", "single", "preserve")
 DEFAULT_LINE_LENGTH = {"pep8": 79, "black": 88}
 # Upper bound of cyclomatic complexity per function for each target (radon's A/B/C-ish bands).
 COMPLEXITY_TARGETS = {"low": 5, "medium": 10, "high": 20}
@@ -43,6 +45,10 @@ class RefactorOptions:
         candidates: Model rewrites generated per over-complex function.
         add_noqa: Under pep8, give the violations that have no behaviour-preserving fix
             (`refactor.noqa.NOQA_CODES`) a ``# noqa`` instead of leaving the file untouched.
+        minimal: Under pep8, change only the lines pycodestyle names (quotes and wrapping
+            elsewhere stay as written) instead of reformatting whole files.
+        quote_style: ``double`` (black's), ``single`` or ``preserve`` (ruff format's option);
+            ``minimal`` always preserves.
     """
 
     style: str = "pep8"
@@ -56,6 +62,8 @@ class RefactorOptions:
     test_timeout: float = 300.0
     candidates: int = 2
     add_noqa: bool = True
+    minimal: bool = False
+    quote_style: str = "double"
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:
@@ -68,6 +76,10 @@ class RefactorOptions:
             raise RefactorConfigError(
                 "options", "complexity-target", f"must be one of {tuple(COMPLEXITY_TARGETS)}"
             )
+        if self.quote_style not in QUOTE_STYLES:
+            raise RefactorConfigError("options", "quote-style", f"must be one of {QUOTE_STYLES}")
+        if self.minimal and self.style != "pep8":
+            raise RefactorConfigError("options", "minimal", "only with style = 'pep8'")
         if self.quantize not in (None, "4bit"):
             raise RefactorConfigError("options", "quantize", "only '4bit' is supported")
 
@@ -106,6 +118,8 @@ _CONFIG_KEYS: dict[str, tuple[type, ...]] = {
     "test-timeout": (int, float),
     "jobs": (int,),
     "add-noqa": (bool,),
+    "minimal": (bool,),
+    "quote-style": (str,),
 }
 
 
@@ -186,6 +200,8 @@ def resolve_options(
             verify_with_tests=merged.get("verify-with-tests"),
             test_timeout=float(merged.get("test-timeout", 300.0)),
             add_noqa=bool(merged.get("add-noqa", True)),
+            minimal=bool(merged.get("minimal", False)),
+            quote_style=merged.get("quote-style", "double"),
         )
     except RefactorConfigError as exc:
         raise RefactorConfigError(source, exc.field, exc.reason) from exc

@@ -39,6 +39,48 @@ RUFF_FIXES = (
     "W293",
     "W605",
 )
+# pycodestyle's whitespace and blank-line rules, fixed by ruff (preview rules) where ruff format
+# does not reach: inside `# fmt: off` regions, and everywhere in the minimal mode, which does
+# not run the formatter. Whitespace between tokens only: the syntax tree cannot change.
+RUFF_WHITESPACE_FIXES = (
+    "E201",
+    "E202",
+    "E203",
+    "E204",
+    "E211",
+    "E221",
+    "E222",
+    "E223",
+    "E224",
+    "E225",
+    "E227",
+    "E228",
+    "E231",
+    "E241",
+    "E242",
+    "E251",
+    "E252",
+    "E261",
+    "E262",
+    "E265",
+    "E266",
+    "E271",
+    "E272",
+    "E273",
+    "E274",
+    "E275",
+    "E301",
+    "E302",
+    "E303",
+    "E304",
+    "E305",
+    "E306",
+    "W391",
+)
+
+# pycodestyle's default ignore list (`codeassist.config.PYCODESTYLE_DEFAULT_IGNORE`), as ruff
+# selectors: the per-pass check counts what the final pycodestyle judge counts.
+_STYLE_IGNORE = "E121,E123,E126,E226,E24,E704,W503,W504"
 
 _UNPARSABLE = re.compile(r"Failed to parse (?:\S*/)?(s\d+\.pyi?):\d+")
 
@@ -75,10 +117,16 @@ class NamingFinding:
         return f"{self.line}:{self.column} {self.code} {self.message}"
 
 
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+def _run(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
     try:
         return subprocess.run(
-            [ruff_binary(), *args], cwd=cwd, capture_output=True, text=True, check=False
+            [ruff_binary(), *args],
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            check=False,
         )
     except OSError as exc:
         raise FormatterError(f"cannot run ruff: {exc}") from exc
@@ -101,33 +149,132 @@ class _Batch:
         self._dir.cleanup()
 
 
-def fix_and_format(
-    sources: Sequence[str], suffixes: Sequence[str], line_length: int, pep8: bool
-) -> list[str | None]:
-    """ruff's safe pycodestyle fixes (``pep8``) then ruff format, over all sources at once.
+@dataclass(frozen=True)
+class StyleFinding:
+    """A finding of ruff's pycodestyle rules (E/W): the line and the code, as pycodestyle
+    would name them where the two agree."""
 
-    Returns the new text of each source, or None for a source ruff could not process (its
-    own parser refused it); the others are unaffected by such a file.
-    """
+    line: int
+    code: str
+
+
+def _style_findings(
+    root: Path, names: Sequence[str], line_length: int, fix: bool = False
+) -> list[list[StyleFinding]]:
+    """ruff's pycodestyle findings on the files under ``root``; with ``fix``, the same process
+    first applies the fixes of `RUFF_FIXES` and `RUFF_WHITESPACE_FIXES` (and reports what is
+    left after them)."""
+    fixing = (
+        ["--fix", "--unsafe-fixes", "--fixable", ",".join(RUFF_FIXES + RUFF_WHITESPACE_FIXES)]
+        if fix
+        else []
+    )
+    result = _run(
+        ["check", "--isolated", "--no-cache", "--preview", "--exit-zero", *fixing]
+        + ["--select", "E,W", "--ignore", _STYLE_IGNORE, "--line-length", str(line_length)]
+        + ["--output-format", "json", "."],
+        root,
+    )
+    try:
+        items = json.loads(result.stdout or "[]")
+    except json.JSONDecodeError as exc:
+        raise FormatterError(f"ruff check --select E,W: unreadable output: {exc}") from exc
+    index = {name: i for i, name in enumerate(names)}
+    found: list[list[StyleFinding]] = [[] for _ in names]
+    for item in items:
+        i = index.get(Path(item["filename"]).name)
+        if i is not None and item.get("code"):
+            found[i].append(StyleFinding(item["location"]["row"], item["code"]))
+    return found
+
+
+def style_findings(
+    sources: Sequence[str], suffixes: Sequence[str], line_length: int
+) -> list[list[StyleFinding]]:
+    """ruff's pycodestyle findings (E/W, pycodestyle's default ignore list) for each source."""
     if not sources:
         return []
     batch = _Batch(sources, suffixes)
     try:
+        return _style_findings(batch.root, batch.names, line_length)
+    finally:
+        batch.close()
+
+
+def fix_named(
+    sources: Sequence[str], suffixes: Sequence[str], line_length: int
+) -> tuple[list[str], list[list[StyleFinding]]]:
+    """The minimal mode's pass: ruff's pycodestyle fixes alone, no formatter (each edit at a
+    spot a finding names), then ruff's pycodestyle findings on the results; one batch."""
+    if not sources:
+        return [], []
+    batch = _Batch(sources, suffixes)
+    try:
+        found = _style_findings(batch.root, batch.names, line_length, fix=True)
+        return batch.read(), found
+    finally:
+        batch.close()
+
+
+def format_lines(
+    source: str, suffix: str, spans: Sequence[tuple[int, int]], line_length: int
+) -> str:
+    """Format only the statements that the 1-based line ``spans`` touch (``ruff format
+    --range``, quotes preserved), bottom span first so the spans above keep their lines.
+    A span ruff cannot format is left as it was."""
+    for first, last in sorted(spans, reverse=True):
+        lines = source.split("\n")
+        if last > len(lines):
+            continue
+        result = _run(
+            ["format", "--isolated", "--no-cache", "--line-length", str(line_length)]
+            + ["--config", "format.quote-style = 'preserve'"]
+            + ["--range", f"{first}:1-{last}:{len(lines[last - 1]) + 1}"]
+            + ["--stdin-filename", f"s{suffix}", "-"],
+            Path.cwd(),
+            stdin=source,
+        )
+        if result.returncode == 0:
+            source = result.stdout
+    return source
+
+
+def fix_and_format(
+    sources: Sequence[str],
+    suffixes: Sequence[str],
+    line_length: int,
+    pep8: bool,
+    *,
+    quote_style: str = "double",
+    check: bool = False,
+) -> tuple[list[str | None], list[list[StyleFinding]]]:
+    """ruff format, then (``pep8``) ruff's safe pycodestyle fixes, over all sources at once:
+    two processes. With ``check``, the fixing process also reports ruff's pycodestyle findings
+    on its results. (A fix the formatter would lay out differently is formatted on the next
+    pass; the caller iterates to a fixed point anyway.)
+
+    Returns the new text of each source, or None for a source ruff could not process (its
+    own parser refused it; the others are unaffected by such a file), and each result's
+    findings (empty lists without ``check``).
+    """
+    if not sources:
+        return [], []
+    batch = _Batch(sources, suffixes)
+    try:
         common = ["--isolated", "--no-cache", "--line-length", str(line_length)]
-        if pep8:
-            _run(
-                ["check", "--fix", "--unsafe-fixes", "--exit-zero"]
-                + ["--select", ",".join(RUFF_FIXES)]
-                + common
-                + ["--output-format", "concise", "--quiet", "."],
-                batch.root,
-            )
-        result = _run(["format", *common, "."], batch.root)
+        fmt = ["--config", f"format.quote-style = '{quote_style}'"]
+        result = _run(["format", *common, *fmt, "."], batch.root)
         failed = set(_UNPARSABLE.findall(result.stderr))
         if result.returncode not in (0, 2) or (result.returncode == 2 and not failed):
             raise FormatterError(f"ruff format failed: {result.stderr.strip()[:300]}")
+        findings: list[list[StyleFinding]] = [[] for _ in batch.names]
+        if pep8:
+            findings = _style_findings(batch.root, batch.names, line_length, fix=True)
+            if not check:
+                findings = [[] for _ in batch.names]
         texts = batch.read()
-        return [None if n in failed else t for n, t in zip(batch.names, texts, strict=True)]
+        texts_out = [None if n in failed else t for n, t in zip(batch.names, texts, strict=True)]
+        return texts_out, findings
     finally:
         batch.close()
 

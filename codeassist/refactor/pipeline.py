@@ -35,7 +35,15 @@ from codeassist.refactor.pep8 import (
 )
 from codeassist.refactor.renames import fix_ambiguous_names, plan_renames
 from codeassist.refactor.verify import check_equivalent, parse_source, pycodestyle_violations
-from codeassist.ruff_runner import NamingFinding, fix_and_format, naming_findings
+from codeassist.ruff_runner import (
+    NamingFinding,
+    StyleFinding,
+    fix_and_format,
+    fix_named,
+    format_lines,
+    naming_findings,
+    style_findings,
+)
 
 # Cheap necessary conditions for each fixer to have anything to do (false positives only cost
 # a fixer run): whitespace before a colon, a bare except.
@@ -84,53 +92,171 @@ def _normalise_newlines(source: str) -> tuple[str, str]:
     return source.replace("\r\n", "\n"), newline
 
 
-def _python_fixers(source: str, options: RefactorOptions) -> str:
+# Which ruff findings (pycodestyle codes) can give each Python fixer something to do; a fixer
+# runs on a source only when the last ruff check named one of its codes there.
+_EXCEPT_CODES = frozenset({"E722"})
+_COMMENT_CODES = frozenset({"E262", "E265", "E266"})
+_LONG_CODES = frozenset({"E501"})
+_BLANK_END_CODES = frozenset({"W391"})
+
+
+def _python_fixers(source: str, options: RefactorOptions, codes: frozenset[str] | None) -> str:
+    """The fixers for what formatters leave behind. ``codes`` are the pycodestyle codes a
+    check found in ``source``: only the fixers for those run (``None``: no check was made,
+    each fixer's own cheap textual test decides)."""
     width = options.line_length
+    # ruff accepts black's "x[a + 1 :]" that pycodestyle flags (E203): the textual test decides
     if _MAYBE_SLICE_SPACE.search(source):
         source = fix_slice_spacing(source)
-    if _MAYBE_BARE_EXCEPT.search(source):
+    if (codes is None or codes & _EXCEPT_CODES) and _MAYBE_BARE_EXCEPT.search(source):
         source = fix_bare_except(source)
-    source = fix_long_lines(source, width)
-    if _TRAILING_BLANK_LINES.search(source):
+    if codes is None or codes & (_LONG_CODES | _COMMENT_CODES):
+        source = fix_long_lines(source, width)
+    if (codes is None or codes & _BLANK_END_CODES) and _TRAILING_BLANK_LINES.search(source):
         source = source.rstrip() + "\n"
-    return fix_ambiguous_names(fix_class_ellipsis(source))
+    # ruff does not flag `class A: ...` (E701 for pycodestyle): the fixer's own test decides
+    source = fix_class_ellipsis(source)
+    if codes is None or codes & set(_AMBIGUOUS_CODES):
+        source = fix_ambiguous_names(source)
+    return source
+
+
+# Codes that formatting a statement cannot mend (the minimal mode leaves them to the fixers,
+# renames and noqa comments): imports after code, comparisons to True, type comparisons, bare
+# except, ambiguous names, W605 escapes.
+_UNFORMATTABLE = frozenset({"E402", "E712", "E721", "E722", "W605", *_AMBIGUOUS_CODES})
+
+
+def _spans(lines: list[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive line numbers as (first, last) spans."""
+    spans: list[tuple[int, int]] = []
+    for line in sorted(set(lines)):
+        if spans and line <= spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], line)
+        else:
+            spans.append((line, line))
+    return spans
 
 
 class _Pipeline:
-    """Sources moving through the pipeline together; ``current`` holds the texts."""
+    """Sources moving through the pipeline together; ``current`` holds the texts and
+    ``findings`` ruff's pycodestyle findings on them (valid while the text is unchanged)."""
 
     def __init__(self, texts: list[str], suffixes: list[str], options: RefactorOptions) -> None:
         self.current = list(texts)
         self.suffixes = suffixes
         self.options = options
         self.problem: dict[int, str] = {}
+        self.findings: dict[int, tuple[str, list[StyleFinding]]] = {}
+        # sources where pycodestyle named what ruff's check did not: judged by pycodestyle only
+        self.disputed: set[int] = set()
 
     def converge(self, indices: list[int]) -> None:
-        """Run passes until a pass changes nothing (which is also the idempotence check)."""
+        """Run passes until a pass changes nothing (which is also the idempotence check).
+
+        Each pass is one ruff fix + format (+ check, under pep8) process for the whole batch;
+        the Python fixers then run only where ruff's check named their codes (or on every
+        source in ``disputed``: the fallback where pycodestyle saw what ruff did not).
+        """
         todo = [i for i in indices if i not in self.problem]
         pep8 = self.options.style == "pep8"
         for _ in range(self.options.max_iterations):
             if not todo:
                 return
-            ruffed = fix_and_format(
-                [self.current[i] for i in todo],
-                [self.suffixes[i] for i in todo],
-                self.options.line_length,
-                pep8,
-            )
+            if self.options.minimal:
+                ruffed, found = fix_named(
+                    [self.current[i] for i in todo],
+                    [self.suffixes[i] for i in todo],
+                    self.options.line_length,
+                )
+            else:
+                ruffed, found = fix_and_format(
+                    [self.current[i] for i in todo],
+                    [self.suffixes[i] for i in todo],
+                    self.options.line_length,
+                    pep8,
+                    quote_style=self.options.quote_style,
+                    check=pep8,
+                )
             still = []
-            for i, text in zip(todo, ruffed, strict=True):
+            for i, text, findings in zip(todo, ruffed, found, strict=True):
                 if text is None:
                     self.problem[i] = "ruff could not parse an intermediate result"
                     continue
                 if pep8:
-                    text = _python_fixers(text, self.options)
+                    gated = i not in self.disputed
+                    codes = frozenset(f.code for f in findings) if gated else None
+                    fixed = _python_fixers(text, self.options, codes)
+                    if fixed == text and self.options.minimal:
+                        # what neither ruff's fixes nor the fixers mended: format just the
+                        # statements on those lines
+                        named = findings
+                        if i in self.disputed:  # ruff lacks E12x: pycodestyle names the lines
+                            named = pycodestyle_violations(text, self.options.line_length)
+                        spans = _spans([f.line for f in named if f.code not in _UNFORMATTABLE])
+                        if spans:
+                            fixed = format_lines(
+                                text, self.suffixes[i], spans, self.options.line_length
+                            )
+                    if fixed == text:
+                        self.findings[i] = (text, findings)
+                    text = fixed
                 if text != self.current[i]:
                     still.append(i)
                 self.current[i] = text
             todo = still
         for i in todo:
             self.problem[i] = f"no fixed point after {self.options.max_iterations} passes"
+        # Where the last pass's fixers undid what ruff did (black-style slice spaces), the
+        # check saw ruff's text, not the result: check the results once more, one process.
+        if pep8:
+            stale = [
+                i
+                for i in indices
+                if i not in self.problem and self.findings.get(i, ("",))[0] != self.current[i]
+            ]
+            found = style_findings(
+                [self.current[i] for i in stale],
+                [self.suffixes[i] for i in stale],
+                self.options.line_length,
+            )
+            for i, findings in zip(stale, found, strict=True):
+                self.findings[i] = (self.current[i], findings)
+
+    def annotate(self, texts: list[str], indices: list[int], annotated: set[int]) -> None:
+        """Give the violations with no behaviour-preserving fix a ``# noqa``, format, and
+        annotate again until formatting no longer moves a comment off its line (a multi-line
+        string's closing line followed by "% ("). The violations are ruff's findings of the
+        last pass where they are valid for the text, pycodestyle's otherwise."""
+        again = [i for i in indices if i not in self.problem]
+        for _ in range(_NOQA_ROUNDS):
+            todo, again = again, []
+            for i in todo:
+                before = self.current[i]
+                if i in annotated:
+                    self.current[i] = strip_added_noqa(texts[i], before)
+                left = self.violations(i)
+                new, done = add_noqa(self.current[i], [(v.line, v.code) for v in left])
+                self.current[i] = new
+                if done:
+                    annotated.add(i)
+                if new != before:
+                    again.append(i)
+            self.converge(again)
+            again = [i for i in again if i not in self.problem]
+
+    def violations(self, i: int) -> list[StyleFinding]:
+        text, found = self.findings.get(i, (None, []))
+        if text == self.current[i] and i not in self.disputed:
+            return found
+        checked = [
+            StyleFinding(v.line, v.code)
+            for v in pycodestyle_violations(self.current[i], self.options.line_length)
+        ]
+        if i in self.disputed:
+            return checked
+        self.findings[i] = (self.current[i], checked)
+        return checked
 
 
 def _kept_names(source: str, kept: list) -> tuple[str, ...]:
@@ -200,28 +326,25 @@ def refactor_many(
     pipeline.converge(live)
     pep8 = options.style == "pep8"
     annotated: set[int] = set()
-    # pycodestyle findings per source, valid while the text is the one they were taken on.
-    checked: dict[int, tuple[str, list]] = {}
     if pep8 and options.add_noqa:
-        # Formatting after annotating can move a comment off the line it must be on (a
-        # multi-line string's closing line followed by "% (", say): annotate again.
-        again = [i for i in live if i not in pipeline.problem]
-        for _ in range(_NOQA_ROUNDS):
-            todo, again = again, []
-            for i in todo:
-                before = pipeline.current[i]
-                if i in annotated:
-                    pipeline.current[i] = strip_added_noqa(texts[i], before)
-                left = pycodestyle_violations(pipeline.current[i], options.line_length)
-                checked[i] = (pipeline.current[i], left)
-                new, done = add_noqa(pipeline.current[i], [(v.line, v.code) for v in left])
-                pipeline.current[i] = new
-                if done:
-                    annotated.add(i)
-                if new != before:
-                    again.append(i)
-            pipeline.converge(again)
-            again = [i for i in again if i not in pipeline.problem]
+        pipeline.annotate(texts, live, annotated)
+    # The judge: pycodestyle itself, once per source. Where it names what ruff's check did not
+    # (the two disagree on a few cases), the fixers run ungated and pycodestyle's own findings
+    # are annotated, then it judges again.
+    judged: dict[int, list] = {}
+    if pep8:
+        judged = {
+            i: _judge(pipeline.current[i], options) for i in live if i not in pipeline.problem
+        }
+        disputed = [i for i, left in judged.items() if _unresolved(left)]
+        if disputed:
+            pipeline.disputed.update(disputed)
+            pipeline.converge(disputed)
+            if options.add_noqa:
+                pipeline.annotate(texts, disputed, annotated)
+            for i in disputed:
+                if i not in pipeline.problem:
+                    judged[i] = _judge(pipeline.current[i], options)
 
     for i in live:
         path, source = sources[i]
@@ -236,9 +359,7 @@ def refactor_many(
             continue
         kept_names: tuple[str, ...] = ()
         if pep8:
-            text_checked, left = checked.get(i, (None, []))
-            if text_checked != current:
-                left = pycodestyle_violations(current, options.line_length)
+            left = judged[i]
             # E741-E743 with no safe rename are the one exception the gate reports rather
             # than refuses: renaming a parameter, global or class attribute could break code
             # elsewhere, and refusing would leave every other fix in the file undone.
@@ -265,6 +386,15 @@ def refactor_many(
     if pep8:
         _attach_naming(results, suffixes)
     return [r for r in results if r is not None]
+
+
+def _judge(text: str, options: RefactorOptions) -> list:
+    return pycodestyle_violations(text, options.line_length)
+
+
+def _unresolved(left: list) -> bool:
+    """Violations the gate would refuse (all but ambiguous names)."""
+    return any(v.code not in _AMBIGUOUS_CODES for v in left)
 
 
 def _attach_naming(results: list[RefactorResult | None], suffixes: list[str]) -> None:

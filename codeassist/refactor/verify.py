@@ -1,16 +1,22 @@
 """The verification gate: parse, AST equivalence up to named safe rewrites, pycodestyle.
 
-Equivalence compares ``ast.dump`` (no line/column attributes) of the original and the rewrite
-after *canonicalising* both trees: each allowed rewrite maps the "before" form to the "after"
-form (``x == None`` -> ``x is None``), so a tree that differs only by allowed rewrites dumps the
-same. Anything else that changed the tree (a constant, a name, an operator) makes them differ.
-Idempotence is checked by the caller, which owns the pipeline (see `codeassist.refactor.pipeline`).
+Equivalence is settled first by compiling both sources and comparing the code objects with
+line and column positions blanked (C speed, no tree walked in Python): equal bytecode, constants
+and names means the same behaviour. Only where they differ does the tree comparison run.
+The tree comparison compares ``ast.dump`` (no line/column attributes) of the original and the
+rewrite after *canonicalising* both trees: each allowed rewrite maps the "before" form to the
+"after" form (``x == None`` -> ``x is None``), so a tree that differs only by allowed rewrites
+dumps the same. Anything else that changed the tree (a constant, a name, an operator) makes
+them differ. Idempotence is checked by the caller, which owns the pipeline
+(see `codeassist.refactor.pipeline`).
 """
 
 from __future__ import annotations
 
 import ast
 import copy
+import re
+import types
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -257,8 +263,45 @@ def compare_trees(
     return Equivalence(True, rewrites=tuple(used))
 
 
+def _compiled(source: str) -> types.CodeType:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # dont_inherit: this module's own __future__ imports must not change the compilation
+        return compile(source, "<source>", "exec", dont_inherit=True)
+
+
+def _without_positions(code: types.CodeType) -> types.CodeType:
+    """The code object with line numbers and column positions blanked, nested ones too."""
+    consts = tuple(
+        _without_positions(c) if isinstance(c, types.CodeType) else c for c in code.co_consts
+    )
+    return code.replace(co_firstlineno=1, co_linetable=b"", co_consts=consts)
+
+
+# Named rewrites that compile to the same code (a u"" prefix, "import a, b", a "..." body) are
+# still reported to the user: sources that may hold one take the tree comparison, which counts
+# them. A cheap textual test on the original; a false hit only costs the slower comparison.
+_SAME_CODE_REWRITES = re.compile(
+    r"(?<![\w'\"])[uU]['\"]|^[ \t]*import [^#\n]*,|:[ \t]*\.\.\.", re.MULTILINE
+)
+
+
+def same_bytecode(original: str, rewritten: str) -> bool:
+    """Both sources compile to the same code up to line and column positions (False also
+    when either does not compile)."""
+    try:
+        return _without_positions(_compiled(original)) == _without_positions(_compiled(rewritten))
+    except (SyntaxError, ValueError):
+        return False
+
+
 def check_equivalent(original: str, rewritten: str) -> Equivalence:
-    """Parse both sources and compare them; a rewrite that does not parse is not equivalent."""
+    """Compare two sources (see the module docstring); a rewrite that does not parse is not
+    equivalent."""
+    if original == rewritten:
+        return Equivalence(True)
+    if not _SAME_CODE_REWRITES.search(original) and same_bytecode(original, rewritten):
+        return Equivalence(True)
     try:
         rewritten_tree = parse_source(rewritten)
     except SyntaxError as exc:

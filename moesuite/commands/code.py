@@ -33,6 +33,18 @@ COMMANDS: list[click.Command] = []
     "cannot be split, E712, E721) with '# noqa' instead of leaving the file untouched "
     "[default: on].",
 )
+@click.option(
+    "--minimal/--no-minimal",
+    "minimal",
+    default=None,
+    help="Under pep8, change only the lines pycodestyle names: quotes and wrapping elsewhere "
+    "stay as written (small diffs for old code) [default: off].",
+)
+@click.option(
+    "--quote-style",
+    type=click.Choice(["double", "single", "preserve"]),
+    help="String quotes when reformatting (ruff format's option) [default: double].",
+)
 @click.option("--exclude", multiple=True, help="gitignore-style pattern to skip (repeatable).")
 @click.option("--detect", is_flag=True, help="Also report likely defects (detect-defects).")
 @click.option(
@@ -58,6 +70,8 @@ def refactor(
     fmt,
     jobs,
     add_noqa,
+    minimal,
+    quote_style,
     exclude,
     detect,
     use_model,
@@ -79,6 +93,8 @@ def refactor(
         "complexity-target": complexity_target,
         "jobs": jobs,
         "add-noqa": add_noqa,
+        "minimal": minimal,
+        "quote-style": quote_style,
         "exclude": exclude,
         "use-model": use_model or None,
         "model": str(model_path) if model_path else None,
