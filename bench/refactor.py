@@ -256,9 +256,48 @@ def run_corpus(name: str, sources: list[bytes], label: str, args: argparse.Names
         )
 
 
+def precommit(args: argparse.Namespace) -> None:
+    """The pre-commit path: ``moesuite refactor --check`` on a handful of files, end to end
+    (a fresh interpreter: imports, CLI, engine), best of 3, and the engine alone in-process."""
+    root = Path(__file__).resolve().parent.parent
+    files = sorted(str(p) for p in (root / "codeassist" / "refactor").glob("*.py"))[
+        : args.precommit
+    ]
+    env = {**os.environ, "PYTHONPATH": str(root), "MOESUITE_HOME": tempfile.mkdtemp()}
+    walls = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run(
+            [sys.executable, str(root / "cli.py"), "refactor", "--check", "--line-length", "100"]
+            + files,
+            capture_output=True,
+            check=False,
+            env=env,
+        )
+        walls.append(time.perf_counter() - t0)
+    engine = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        refactor_paths(
+            [Path(f) for f in files],
+            RefactorOptions(line_length=100),
+            DiscoveryOptions(),
+            mode="check",
+            jobs=args.jobs,
+            progress=False,
+        )
+        engine.append(time.perf_counter() - t0)
+    print(
+        f"\n### pre-commit path: `refactor --check` on {len(files)} files of codeassist/refactor/"
+    )
+    print(f"load average (1 min): {os.getloadavg()[0]:.2f}")
+    print(f"end to end (fresh interpreter), best of 3: {min(walls):.2f} s")
+    print(f"engine alone (refactor_paths, imports done), best of 3: {min(engine):.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--corpus", choices=["messy", "stdlib", "both"], default="both")
+    parser.add_argument("--corpus", choices=["messy", "stdlib", "both", "none"], default="both")
     parser.add_argument("--messy-files", type=int, default=50)
     parser.add_argument("--manifest", type=Path, help="messy corpus manifest: reused if present")
     parser.add_argument("--files", type=int, default=100, help="stdlib sample size (0 = all)")
@@ -270,12 +309,15 @@ def main() -> None:
         default="1,2",
         help="--jobs values for autopep8; the first is the baseline",
     )
+    parser.add_argument("--precommit", type=int, default=0, help="also time --check on N files")
     args = parser.parse_args()
     print("command: OMP_NUM_THREADS=1 " + " ".join([sys.executable, *sys.argv]))
     if args.corpus in ("messy", "both"):
         run_corpus("messy corpus", *_messy(args), args)
     if args.corpus in ("stdlib", "both"):
         run_corpus("stdlib sample", *_stdlib(args), args)
+    if args.precommit:
+        precommit(args)
 
 
 if __name__ == "__main__":
