@@ -4,13 +4,10 @@ writes. ``refactor_paths`` is what the CLI, the pre-commit hook and the workers 
 from __future__ import annotations
 
 import difflib
-import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from tqdm import tqdm
 
 from codeassist.config import DiscoveryOptions, RefactorOptions
 from codeassist.errors import CodeassistError
@@ -24,6 +21,7 @@ from codeassist.files import (
 )
 from codeassist.refactor import RefactorResult, refactor_many, refactor_source
 from codeassist.refactor_errors import SourceParseError
+from core_model.progress import NULL_PROGRESS, Progress
 
 MODES = ("diff", "check", "write")
 
@@ -168,17 +166,23 @@ def refactor_paths(
     discovery: DiscoveryOptions,
     mode: str = "diff",
     jobs: int = 1,
-    progress: bool = True,
+    progress: Progress | bool = NULL_PROGRESS,
 ) -> RefactorReport:
-    """Refactor every Python file under ``paths`` (see `FileOutcome` for the statuses)."""
+    """Refactor every Python file under ``paths`` (see `FileOutcome` for the statuses).
+
+    ``progress`` counts files done (trees of 20 files or more); a bool, which older callers
+    passed for a built-in bar, reports nothing.
+    """
+    if isinstance(progress, bool):
+        progress = NULL_PROGRESS
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     files = [str(p) for p in discover_files(paths, discovery)]
     size = max(1, min(CHUNK_FILES, -(-len(files) // max(jobs, 1))))
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
-    bar = tqdm(
-        total=len(files), unit="file", file=sys.stderr, disable=not progress or len(files) < 20
-    )
+    if len(files) < 20:
+        progress = NULL_PROGRESS  # a handful of files (a pre-commit run) finishes at once
+    progress.stage("refactor", total=len(files), unit="files")
     outcomes: list[FileOutcome] = []
     if jobs > 1 and len(chunks) > 1:
         with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
@@ -186,11 +190,11 @@ def refactor_paths(
                 _refactor_chunk, chunks, [options] * len(chunks), [mode] * len(chunks)
             ):
                 outcomes.extend(done)
-                bar.update(len(done))
+                progress.advance(len(done))
     else:
         for chunk in chunks:
             done = _refactor_chunk(chunk, options, mode)
             outcomes.extend(done)
-            bar.update(len(done))
-    bar.close()
+            progress.advance(len(done))
+    progress.close()
     return RefactorReport(tuple(outcomes), mode, options.max_complexity)

@@ -9,6 +9,7 @@ import click
 
 from fraud.pan import load_or_create_pan_key
 from moesuite.commands.context import pass_settings
+from moesuite.progress import command_progress
 from moesuite.settings import Settings
 
 # --- scoring, training, evaluation ---------------------------------------------------------
@@ -66,9 +67,12 @@ def score_transactions(settings, file, output, bundle, column_map, rejections, n
         with_sequence=False if no_sequence else None,
         pan_key=load_or_create_pan_key(settings.home),
     )
+    progress = command_progress()
     summary = score_file(
-        file, output, options, load_bundle(_bundle_path(settings, bundle)), settings.database_url
+        file, output, options, load_bundle(_bundle_path(settings, bundle)), settings.database_url,
+        progress=progress,
     )
+    progress.close()
     if fmt == "json":
         click.echo(json.dumps(summary.to_dict(), indent=2))
         return
@@ -146,8 +150,11 @@ def train_fraud_command(
         pan_key=load_or_create_pan_key(settings.home),
         sequence_config=seq_config,
     )
-    bundle = train_fraud(file, options)
+    progress = command_progress()
+    bundle = train_fraud(file, options, progress=progress)
+    progress.stage("save bundle")
     path = bundle.save(output)
+    progress.close()
     m = bundle.metadata["metrics_calibration_block"]
     click.echo(f"bundle {bundle.version} written to {path}")
     click.echo(
@@ -208,7 +215,11 @@ def evaluate_fraud_command(
         ablation=ablation,
         pan_key=load_or_create_pan_key(settings.home),
     )
-    report = evaluate_fraud(file, load_bundle(_bundle_path(settings, bundle)), options)
+    progress = command_progress()
+    report = evaluate_fraud(
+        file, load_bundle(_bundle_path(settings, bundle)), options, progress=progress
+    )
+    progress.close()
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
         return

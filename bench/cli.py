@@ -1,0 +1,81 @@
+"""CLI start-up: wall time of everyday commands against `python -c pass`, in one run.
+
+    python bench/cli.py [--repeat 7]
+
+Each command runs in a fresh interpreter (as a shell, a pre-commit hook or a completion does);
+the table shows the best of N runs (the least disturbed by other load) and the median, with the
+load average before and after. Baselines from the same run: `python -c pass` (the floor) and
+`--help` with every command module imported up front (the start-up before the lazy group).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+GOALS = {"--help": 0.25, "review": 0.5, "refactor": 0.5}
+
+_EAGER = (
+    "import sys; import moesuite.cli as c; "
+    "[c.cli.get_command(None, n) for n in c.COMMANDS]; "
+    "sys.argv = ['moesuite', '--help']; c.main()"
+)
+
+
+def _time(argv: list[str], env: dict[str, str], repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=False)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "MOESUITE_HOME": tmp}
+        one_file = Path(tmp) / "one_file.py"
+        one_file.write_text("def f(a, b):\n    return a + b\n")
+        cli = [sys.executable, "-m", "moesuite.cli"]
+        # Create the review schema first: every later review command finds it current.
+        subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+        rows = [
+            ("python -c pass", [sys.executable, "-c", "pass"], None),
+            ("moesuite --help, all command modules imported (before)",
+             [sys.executable, "-c", _EAGER], None),
+            ("moesuite --help", [*cli, "--help"], GOALS["--help"]),
+            ("moesuite review stats", [*cli, "review", "stats"], GOALS["review"]),
+            ("moesuite review list --limit 1", [*cli, "review", "list", "--limit", "1"],
+             GOALS["review"]),
+            ("moesuite refactor --style pep8 --check one_file.py",
+             [*cli, "refactor", "--style", "pep8", "--check", str(one_file)], GOALS["refactor"]),
+        ]
+        load_before = os.getloadavg()
+        results = [(label, _time(argv, env, args.repeat), goal) for label, argv, goal in rows]
+        load_after = os.getloadavg()
+
+    print(f"command: python bench/cli.py --repeat {args.repeat}")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+          f"{load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print()
+    print(f"| command | best of {args.repeat} (s) | median (s) | goal (s) |")
+    print("|---|---|---|---|")
+    for label, times, goal in results:
+        goal_text = f"<= {goal}" if goal else "-"
+        print(f"| `{label}` | {min(times):.3f} | {statistics.median(times):.3f} | {goal_text} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Progress of long commands: on stderr only, a bar on a terminal, plain lines in logs, none
+with --quiet."""
+
+import io
+import json
+
+from click.testing import CliRunner
+
+from core_model.progress import NULL_PROGRESS, track
+from moesuite.cli import cli
+from moesuite.progress import BarProgress, LineProgress, make_progress
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TtyStream(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_plain_lines_start_every_interval_and_end_with_eta():
+    stream, clock = io.StringIO(), FakeClock()
+    progress = LineProgress(stream, interval=10.0, clock=clock)
+    progress.stage("features", total=1000, unit="rows")
+    for _ in range(10):
+        clock.now += 2.0
+        progress.advance(50)  # 25 rows/s
+    progress.stage("classifier")
+    clock.now += 3.0
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert lines == [
+        "features: started (1,000 rows)",
+        "features: 250/1,000 rows (25%), 10 s elapsed, ETA 30 s",
+        "features: 500/1,000 rows (50%), 20 s elapsed, ETA 20 s",
+        "features: done, 500/1,000 rows (50%) in 20 s",
+        "classifier: started",
+        "classifier: done, in 3 s",
+    ]
+
+
+def test_renderer_follows_the_stream():
+    assert isinstance(make_progress(False, io.StringIO()), LineProgress)
+    assert isinstance(make_progress(False, TtyStream()), BarProgress)
+    assert make_progress(True, TtyStream()) is NULL_PROGRESS
+
+
+def test_bar_on_a_terminal_shows_stage_and_count():
+    stream = TtyStream()
+    progress = make_progress(False, stream)
+    for _ in track(range(30), progress, "detect", unit="files"):
+        pass
+    progress.close()
+    text = stream.getvalue()
+    assert "detect" in text and "30/30" in text
+
+
+def _tree(tmp_path, n=20):
+    for i in range(n):
+        (tmp_path / f"m{i:02d}.py").write_text(f"x{i} = [1,2]\n")
+    return tmp_path
+
+
+def test_refactor_of_a_tree_reports_progress_on_stderr_only(tmp_path):
+    tree = _tree(tmp_path)
+    args = ["refactor", "--check", "--jobs", "1", "--format", "json", str(tree)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output  # every file would change
+    assert "refactor: started (20 files)" in result.stderr
+    assert "refactor: done, 20/20 files (100%)" in result.stderr
+    report = json.loads(result.stdout)  # stdout stays machine-readable
+    assert report["summary"]["changed"] == 20
+
+
+def test_quiet_silences_progress_as_group_or_command_flag(tmp_path):
+    tree = _tree(tmp_path)
+    base = ["refactor", "--check", "--jobs", "1", str(tree)]
+    for args in (["--quiet", *base], [*base, "--quiet"], ["-q", *base]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 1
+        assert "refactor:" not in result.stderr
+        assert "would reformat" in result.stderr  # results and findings still shown
+    result = CliRunner().invoke(cli, base, env={"MOESUITE_QUIET": "1"})
+    assert "refactor:" not in result.stderr
