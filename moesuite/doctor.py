@@ -75,7 +75,7 @@ def check_url(name: str, url: str, timeout: float = 1.5) -> Check:
         if path.is_file():
             return Check(name, shown, True, "SQLite file present")
         parent = next((p for p in [path.parent, *path.parent.parents] if p.exists()), None)
-        if parent is not None and os.access(parent, os.W_OK):
+        if parent is not None and parent.is_dir() and os.access(parent, os.W_OK):
             return Check(name, shown, True, "SQLite file will be created on first use")
         return Check(name, shown, False, f"cannot create {path}")
     parts = urlsplit(url)

@@ -92,7 +92,8 @@ def detect_defects(settings: Settings, paths, fmt, min_confidence, static, learn
     default=1,
     help="CPU threads; the shipped model records its own in training.json [1].",
 )
-def train_code_model_command(output, steps, seed, threads):
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def train_code_model_command(output, steps, seed, threads, fmt="text"):
     """Train the default code model (BPE + small MoE) on the installed packages."""
     import dataclasses
 
@@ -104,6 +105,11 @@ def train_code_model_command(output, steps, seed, threads):
     progress = command_progress()
     report = train_code_model(output or CODE_MODEL_DIR, config, progress=progress)
     progress.close()
+    if fmt == "json":
+        from dataclasses import asdict
+
+        click.echo(json.dumps(asdict(report), indent=2, default=str))
+        return
     click.echo(
         f"code model: {report.files} files, {report.characters} chars, "
         f"eval loss {report.initial_eval_loss:.3f} -> {report.eval_loss:.3f}, "

@@ -119,6 +119,7 @@ def score_transactions(settings, file, output, bundle, column_map, rejections, n
     help="Self-supervised pretraining steps of the record model [default: 1000].",
 )
 @click.option("--column-map", help="Rename input columns: src=canonical,...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_settings
 def train_fraud_command(
     settings,
@@ -130,6 +131,7 @@ def train_fraud_command(
     no_sequence,
     sequence_steps,
     column_map,
+    fmt="text",
 ):
     """Train a fraud bundle on labelled transactions in FILE."""
     from fraud.training import TrainFraudOptions, review_labels, train_fraud
@@ -156,6 +158,9 @@ def train_fraud_command(
     path = bundle.save(output)
     progress.close()
     m = bundle.metadata["metrics_calibration_block"]
+    if fmt == "json":
+        click.echo(json.dumps(_train_summary(bundle, path), indent=2, default=str))
+        return
     click.echo(f"bundle {bundle.version} written to {path}")
     click.echo(
         f"data {bundle.metadata['data_from']} .. {bundle.metadata['data_until']}, "
@@ -237,6 +242,24 @@ def evaluate_fraud_command(
         click.echo(f"report: {Path(output) / 'report.md'}")
 
 
+def _train_summary(bundle, path: Path) -> dict:
+    """train-fraud's --format json document."""
+    meta = bundle.metadata
+    m = meta["metrics_calibration_block"]
+    return {
+        "version": bundle.version,
+        "path": str(path),
+        "data_from": meta["data_from"],
+        "data_until": meta["data_until"],
+        "labelled_rows": meta["labelled_rows"],
+        "frauds": meta["frauds"],
+        "calibration_block": {
+            "auc_roc": m["auc_roc"], "average_precision": m["average_precision"]
+        },
+        "thresholds": {"review": bundle.thresholds.review, "decline": bundle.thresholds.decline},
+    }
+
+
 def _has_review_db(settings: Settings) -> bool:
     url = settings.database_url
     if url.startswith("sqlite:///"):
@@ -263,7 +286,13 @@ def _has_review_db(settings: Settings) -> bool:
     "--fraud-rate", type=float, default=0.005, show_default=True, help="Fraud share, 0.001-0.01."
 )
 @click.option("--with-pan", is_flag=True, help="Add a test card-number column (pan).")
-def simulate_transactions(output, rows, customers, merchants, days, seed, fraud_rate, with_pan):
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+    help="Summary format (with -o - the summary goes to stderr).",
+)
+def simulate_transactions(
+    output, rows, customers, merchants, days, seed, fraud_rate, with_pan, fmt="text"
+):
     """Write a seeded, labelled synthetic transaction file with five fraud scenarios."""
     from fraud.simulate import SimulationConfig, write_simulation
 
@@ -279,6 +308,14 @@ def simulate_transactions(output, rows, customers, merchants, days, seed, fraud_
     summary = write_simulation(config, output)
     # With -o - the data owns stdout, so the summary goes to stderr.
     err = output == "-"
+    if fmt == "json":
+        document = {
+            "rows": summary.rows, "fraud_rows": summary.fraud_rows,
+            "fraud_rate": summary.fraud_rate, "per_scenario": dict(summary.per_scenario),
+            "path": None if err else str(summary.path),
+        }
+        click.echo(json.dumps(document, indent=2), err=err)
+        return
     click.echo(
         f"{summary.rows} rows, {summary.fraud_rows} fraud ({summary.fraud_rate:.3%})", err=err
     )
