@@ -2,12 +2,16 @@
 
 On a terminal, a tqdm bar per stage (name, count, rate, ETA); when stderr is a file or a pipe
 (CI logs, ``nohup``), one plain line when a stage starts, at most every ``interval`` seconds
-while it runs, and when it ends; with ``--quiet``, nothing. Progress always goes to stderr:
-stdout carries the command's result and stays machine-readable.
+while it runs (``MOESUITE_PROGRESS_INTERVAL``, default 10), and when it ends; with ``--quiet``,
+nothing. Progress always goes to stderr: stdout carries the command's result and stays
+machine-readable. A counted stage that is over within ``delay`` seconds (one file in a
+pre-commit hook) shows nothing at all; a stage without a count is announced at once, since it
+is usually one long step.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -19,6 +23,7 @@ from core_model.progress import NULL_PROGRESS, Progress
 
 _QUIET_KEY = "moesuite.quiet"
 DEFAULT_INTERVAL_S = 10.0
+DEFAULT_DELAY_S = 2.0
 
 
 def _seconds(value: float) -> str:
@@ -40,11 +45,14 @@ class LineProgress:
         stream: TextIO,
         interval: float = DEFAULT_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        delay: float = DEFAULT_DELAY_S,
     ) -> None:
         self._stream = stream
         self._interval = interval
+        self._delay = min(delay, interval)
         self._clock = clock
         self._name: str | None = None
+        self._announced = False
 
     def _write(self, text: str) -> None:
         self._stream.write(text + "\n")
@@ -54,8 +62,14 @@ class LineProgress:
         self.close()
         self._name, self._total, self._unit, self._done = name, total, unit, 0
         self._start = self._last = self._clock()
-        size = f" ({total:,} {unit})" if total is not None else ""
-        self._write(f"{name}: started{size}")
+        self._announced = False
+        if total is None or self._delay <= 0:
+            self._announce()
+
+    def _announce(self) -> None:
+        size = f" ({self._total:,} {self._unit})" if self._total is not None else ""
+        self._write(f"{self._name}: started{size}")
+        self._announced = True
 
     def _counts(self) -> str:
         if self._total:
@@ -67,6 +81,10 @@ class LineProgress:
             return
         self._done += n
         now = self._clock()
+        if not self._announced:
+            if now - self._start < self._delay:
+                return
+            self._announce()
         if now - self._last < self._interval:
             return
         self._last = now
@@ -79,6 +97,9 @@ class LineProgress:
     def close(self) -> None:
         if self._name is None:
             return
+        if not self._announced and self._clock() - self._start < self._delay:
+            self._name = None  # over at once: nothing worth a line
+            return
         elapsed = _seconds(self._clock() - self._start)
         counts = f"{self._counts()} " if self._done else ""
         self._write(f"{self._name}: done, {counts}in {elapsed}")
@@ -88,8 +109,9 @@ class LineProgress:
 class BarProgress:
     """A tqdm bar per stage on a terminal (tqdm redraws in place, at most 10 times a second)."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, delay: float = DEFAULT_DELAY_S) -> None:
         self._stream = stream
+        self._delay = delay
         self._bar: Any = None
 
     def stage(self, name: str, total: int | None = None, unit: str = "items") -> None:
@@ -98,7 +120,7 @@ class BarProgress:
         self.close()
         self._bar = tqdm(
             total=total, desc=name, unit=f" {unit}", file=self._stream, dynamic_ncols=True,
-            mininterval=0.1, leave=True,
+            mininterval=0.1, leave=True, delay=self._delay if total is not None else 0,
         )
 
     def advance(self, n: int = 1) -> None:
@@ -112,15 +134,23 @@ class BarProgress:
 
 
 def make_progress(
-    quiet: bool, stream: TextIO | None = None, interval: float = DEFAULT_INTERVAL_S
+    quiet: bool, stream: TextIO | None = None, interval: float | None = None
 ) -> Progress:
-    """The renderer for ``stream`` (default: the current stderr): a bar, lines or nothing."""
+    """The renderer for ``stream`` (default: the current stderr): a bar, lines or nothing.
+
+    ``interval`` (seconds between plain lines) defaults to ``$MOESUITE_PROGRESS_INTERVAL`` or 10.
+    """
+    if interval is None:
+        try:
+            interval = float(os.environ.get("MOESUITE_PROGRESS_INTERVAL", DEFAULT_INTERVAL_S))
+        except ValueError:
+            interval = DEFAULT_INTERVAL_S
     if quiet:
         return NULL_PROGRESS
     stream = stream if stream is not None else sys.stderr
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty():
-        return BarProgress(stream)
+        return BarProgress(stream, delay=min(DEFAULT_DELAY_S, interval))
     return LineProgress(stream, interval=interval)
 
 

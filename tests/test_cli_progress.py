@@ -45,6 +45,17 @@ def test_plain_lines_start_every_interval_and_end_with_eta():
     ]
 
 
+def test_a_counted_stage_over_at_once_prints_nothing():
+    stream, clock = io.StringIO(), FakeClock()
+    progress = LineProgress(stream, interval=10.0, clock=clock, delay=2.0)
+    progress.stage("detect", total=1, unit="files")
+    clock.now += 0.3
+    progress.advance(1)
+    progress.stage("write report")  # uncounted stages are announced at once
+    progress.close()
+    assert stream.getvalue().splitlines() == ["write report: started", "write report: done, in 0 s"]
+
+
 def test_renderer_follows_the_stream():
     assert isinstance(make_progress(False, io.StringIO()), LineProgress)
     assert isinstance(make_progress(False, TtyStream()), BarProgress)
@@ -53,12 +64,18 @@ def test_renderer_follows_the_stream():
 
 def test_bar_on_a_terminal_shows_stage_and_count():
     stream = TtyStream()
-    progress = make_progress(False, stream)
+    progress = make_progress(False, stream, interval=0)
     for _ in track(range(30), progress, "detect", unit="files"):
         pass
     progress.close()
     text = stream.getvalue()
     assert "detect" in text and "30/30" in text
+    quick = TtyStream()
+    progress = BarProgress(quick, delay=2.0)  # a counted stage over at once: no bar
+    for _ in track(range(30), progress, "detect", unit="files"):
+        pass
+    progress.close()
+    assert quick.getvalue() == ""
 
 
 def _tree(tmp_path, n=20):
@@ -70,7 +87,7 @@ def _tree(tmp_path, n=20):
 def test_refactor_of_a_tree_reports_progress_on_stderr_only(tmp_path):
     tree = _tree(tmp_path)
     args = ["refactor", "--check", "--jobs", "1", "--format", "json", str(tree)]
-    result = CliRunner().invoke(cli, args)
+    result = CliRunner().invoke(cli, args, env={"MOESUITE_PROGRESS_INTERVAL": "0"})
     assert result.exit_code == 1, result.output  # every file would change
     assert "refactor: started (20 files)" in result.stderr
     assert "refactor: done, 20/20 files (100%)" in result.stderr
@@ -81,10 +98,12 @@ def test_refactor_of_a_tree_reports_progress_on_stderr_only(tmp_path):
 def test_quiet_silences_progress_as_group_or_command_flag(tmp_path):
     tree = _tree(tmp_path)
     base = ["refactor", "--check", "--jobs", "1", str(tree)]
+    every_update = {"MOESUITE_PROGRESS_INTERVAL": "0"}
     for args in (["--quiet", *base], [*base, "--quiet"], ["-q", *base]):
-        result = CliRunner().invoke(cli, args)
+        result = CliRunner().invoke(cli, args, env=every_update)
         assert result.exit_code == 1
         assert "refactor:" not in result.stderr
         assert "would reformat" in result.stderr  # results and findings still shown
-    result = CliRunner().invoke(cli, base, env={"MOESUITE_QUIET": "1"})
+    result = CliRunner().invoke(cli, base, env={**every_update, "MOESUITE_QUIET": "1"})
     assert "refactor:" not in result.stderr
+    assert "refactor:" in CliRunner().invoke(cli, base, env=every_update).stderr
