@@ -144,3 +144,37 @@ def test_packaged_heads_agree_with_alembic():
     from fraud.review.db import alembic_config, packaged_heads
 
     assert packaged_heads() == set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def test_static_detect_defects_loads_no_model_stack(tmp_path):
+    source = tmp_path / "one_file.py"
+    source.write_text("def f(a):\n    return a\n")
+    loaded = loaded_top_modules(["detect-defects", "--no-learned", str(source)], tmp_path)
+    assert "codeassist" in loaded
+    assert loaded & HEAVY == set()
+
+
+# Distribution that provides each module an extra is named for (kombu and redis come with
+# celery[redis]).
+_DISTRIBUTIONS = {"sklearn": "scikit-learn", "kombu": "celery", "redis": "celery"}
+
+
+def test_extras_table_matches_pyproject():
+    import tomllib
+
+    from moesuite.extras import MODULE_EXTRAS
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+
+    def names(requirements):
+        return {r.split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower()
+                for r in requirements}
+
+    base = names(project["dependencies"])
+    assert base.isdisjoint({"torch", "numpy", "pandas", "scikit-learn", "celery", "sqlalchemy"})
+    extras = project["optional-dependencies"]
+    for module, extra in MODULE_EXTRAS.items():
+        assert _DISTRIBUTIONS.get(module, module) in names(extras[extra]), (module, extra)
+    assert set(extras["all"][0].split("[")[1].rstrip("]").split(",")) == {
+        "model", "fraud", "workers"
+    }
