@@ -3,8 +3,9 @@
     python bench/cli.py [--repeat 7]
 
 Each command runs in a fresh interpreter (as a shell, a pre-commit hook or a completion does);
-the table shows the best of N runs (the least disturbed by other load) and the median, with the
-load average before and after. Baselines from the same run: `python -c pass` (the floor) and
+the table shows the best of N runs (the least disturbed by other load), the median and the CPU
+time (user + system, which other load disturbs less than wall time), with the load average before
+and after. Baselines from the same run: `python -c pass` (the floor) and
 `--help` with every command module imported up front (the start-up before the lazy group).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,14 +31,22 @@ _EAGER = (
 )
 
 
-def _time(argv: list[str], env: dict[str, str], repeat: int) -> list[float]:
-    times = []
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time(argv: list[str], env: dict[str, str], repeat: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds (user + system) of each run; CPU time is less distorted by other
+    load on the machine than wall time."""
+    walls, cpus = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        cpu, start = _cpu(), time.perf_counter()
         subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        check=False)
-        times.append(time.perf_counter() - start)
-    return times
+        walls.append(time.perf_counter() - start)
+        cpus.append(_cpu() - cpu)
+    return walls, cpus
 
 
 def main() -> None:
@@ -70,11 +80,13 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
           f"{load_before[0]:.2f} before, {load_after[0]:.2f} after")
     print()
-    print(f"| command | best of {args.repeat} (s) | median (s) | goal (s) |")
-    print("|---|---|---|---|")
-    for label, times, goal in results:
+    print(f"| command | wall, best of {args.repeat} (s) | wall, median (s) | CPU, best (s) "
+          "| goal, wall (s) |")
+    print("|---|---|---|---|---|")
+    for label, (walls, cpus), goal in results:
         goal_text = f"<= {goal}" if goal else "-"
-        print(f"| `{label}` | {min(times):.3f} | {statistics.median(times):.3f} | {goal_text} |")
+        print(f"| `{label}` | {min(walls):.3f} | {statistics.median(walls):.3f} | "
+              f"{min(cpus):.3f} | {goal_text} |")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,6 @@ from typing import Any
 
 import click
 
-EXIT_DONE, EXIT_NOTHING_OR_FINDINGS, EXIT_ERROR = 0, 1, 2
-
 
 def format_option(*choices: str) -> Any:
     """The ``--format`` option (default: the first choice)."""
