@@ -107,3 +107,43 @@ def test_quiet_silences_progress_as_group_or_command_flag(tmp_path):
     result = CliRunner().invoke(cli, base, env={**every_update, "MOESUITE_QUIET": "1"})
     assert "refactor:" not in result.stderr
     assert "refactor:" in CliRunner().invoke(cli, base, env=every_update).stderr
+
+
+def test_detect_defects_counts_files_on_stderr(tmp_path):
+    for i in range(3):
+        (tmp_path / f"m{i}.py").write_text("def f(a):\n    return a\n")
+    args = ["detect-defects", "--no-learned", "--format", "json", str(tmp_path)]
+    result = CliRunner().invoke(cli, args, env={"MOESUITE_PROGRESS_INTERVAL": "0"})
+    assert result.exit_code == 0, result.output
+    assert "detect: started (3 files)" in result.stderr
+    assert "detect: done, 3/3 files (100%)" in result.stderr
+    assert json.loads(result.stdout) == []
+
+
+class RecordingProgress:
+    def __init__(self) -> None:
+        self.stages: list[tuple[str, int | None]] = []
+        self.done: dict[str, int] = {}
+
+    def stage(self, name, total=None, unit="items"):
+        self.stages.append((name, total))
+        self.done[name] = 0
+
+    def advance(self, n=1):
+        self.done[self.stages[-1][0]] += n
+
+    def close(self):
+        pass
+
+
+def test_train_fraud_reports_its_stages_in_order():
+    from fraud.training import TrainFraudOptions, train_fraud
+    from tests.fraud.txn_frames import make_frame
+
+    frame = make_frame(n=6000, n_customers=150, days=50, seed=4)
+    progress = RecordingProgress()
+    train_fraud(frame, TrainFraudOptions(seed=0, with_sequence=False), progress=progress)
+    assert [name for name, _ in progress.stages] == [
+        "behavioural features", "classifier", "calibration, reasons and thresholds"
+    ]
+    assert progress.stages[0][1] == progress.done["behavioural features"] == 6000
