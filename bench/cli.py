@@ -1,6 +1,6 @@
 """CLI start-up: wall time of everyday commands against `python -c pass`, in one run.
 
-    python bench/cli.py [--repeat 7]
+    python bench/cli.py [--repeat 7] [--before DIR]
 
 Each command runs in a fresh interpreter (as a shell, a pre-commit hook or a completion does);
 the table shows the best of N runs (the least disturbed by other load), the median and the CPU
@@ -36,14 +36,16 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _time(argv: list[str], env: dict[str, str], repeat: int) -> tuple[list[float], list[float]]:
+def _time(
+    argv: list[str], env: dict[str, str], repeat: int, cwd: str
+) -> tuple[list[float], list[float]]:
     """Wall and CPU seconds (user + system) of each run; CPU time is less distorted by other
     load on the machine than wall time."""
     walls, cpus = [], []
     for _ in range(repeat):
         cpu, start = _cpu(), time.perf_counter()
-        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=False)
+        subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
         walls.append(time.perf_counter() - start)
         cpus.append(_cpu() - cpu)
     return walls, cpus
@@ -52,6 +54,7 @@ def _time(argv: list[str], env: dict[str, str], repeat: int) -> tuple[list[float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--before", type=Path, help="An earlier checkout to time the same way.")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,23 +63,36 @@ def main() -> None:
         one_file.write_text("def f(a, b):\n    return a + b\n")
         cli = [sys.executable, "-m", "moesuite.cli"]
         # Create the review schema first: every later review command finds it current.
-        subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
-        rows = [
-            ("python -c pass", [sys.executable, "-c", "pass"], None),
-            ("moesuite --help, all command modules imported (before)",
-             [sys.executable, "-c", _EAGER], None),
-            ("moesuite --help", [*cli, "--help"], GOALS["--help"]),
-            ("moesuite review stats", [*cli, "review", "stats"], GOALS["review"]),
-            ("moesuite review list --limit 1", [*cli, "review", "list", "--limit", "1"],
+        # cwd is the temporary directory: `python -m` puts the cwd first on sys.path, which
+        # would shadow PYTHONPATH (and make --before time this checkout).
+        subprocess.run([*cli, "db", "upgrade"], env=env, cwd=tmp, check=True, capture_output=True)
+        commands = [
+            ("moesuite --help", ["--help"], GOALS["--help"]),
+            ("moesuite review stats", ["review", "stats"], GOALS["review"]),
+            ("moesuite review list --limit 1", ["review", "list", "--limit", "1"],
              GOALS["review"]),
             ("moesuite refactor --style pep8 --check one_file.py",
-             [*cli, "refactor", "--style", "pep8", "--check", str(one_file)], GOALS["refactor"]),
+             ["refactor", "--style", "pep8", "--check", str(one_file)], GOALS["refactor"]),
         ]
+        rows = [
+            ("python -c pass", [sys.executable, "-c", "pass"], env, None),
+            ("moesuite --help, all command modules imported",
+             [sys.executable, "-c", _EAGER], env, None),
+        ]
+        for label, argv, goal in commands:
+            rows.append((label, [*cli, *argv], env, goal))
+            if args.before is not None:
+                before_env = {**env, "PYTHONPATH": str(args.before.resolve())}
+                rows.append((f"{label} (before)", [*cli, *argv], before_env, None))
         load_before = os.getloadavg()
-        results = [(label, _time(argv, env, args.repeat), goal) for label, argv, goal in rows]
+        results = [
+            (label, _time(argv, run_env, args.repeat, tmp), goal)
+            for label, argv, run_env, goal in rows
+        ]
         load_after = os.getloadavg()
 
-    print(f"command: python bench/cli.py --repeat {args.repeat}")
+    before = f" --before {args.before}" if args.before else ""
+    print(f"command: python bench/cli.py --repeat {args.repeat}{before}")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
           f"{load_before[0]:.2f} before, {load_after[0]:.2f} after")
     print()
