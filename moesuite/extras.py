@@ -30,12 +30,26 @@ MODULE_EXTRAS = {
 }
 
 
+# The extra a top-level command needs as a whole (each extra includes the ones before it).
+COMMAND_EXTRAS = {
+    "model": "model", "train-code-model": "model", "train-defects": "model",
+    "calibrate-defects": "model", "evaluate-defects": "model", "detect-defects": "model",
+    "score-transactions": "fraud", "train-fraud": "fraud", "evaluate-fraud": "fraud",
+    "simulate-transactions": "fraud", "review": "fraud", "db": "fraud",
+    "worker": "workers", "jobs": "workers",
+}
+_ORDER = ("model", "fraud", "workers")
+
+
 def missing_extra_message(exc: ModuleNotFoundError, command: str | None) -> str | None:
     """A one-line instruction when ``exc`` is a module an extra provides, else None."""
     top = (exc.name or "").partition(".")[0]
     extra = MODULE_EXTRAS.get(top)
     if extra is None:
         return None
+    # numpy missing under train-fraud: the fraud extra, which brings numpy and the rest.
+    needed = COMMAND_EXTRAS.get(command or "", extra)
+    extra = max(extra, needed, key=_ORDER.index)
     what = f"`moesuite {command}`" if command else "this command"
     return (
         f"{what} needs the '{extra}' extra ({top} is not installed): "

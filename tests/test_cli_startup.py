@@ -178,3 +178,18 @@ def test_extras_table_matches_pyproject():
     assert set(extras["all"][0].split("[")[1].rstrip("]").split(",")) == {
         "model", "fraud", "workers"
     }
+
+
+def test_missing_extra_names_the_commands_whole_extra():
+    from moesuite.extras import missing_extra_message
+
+    numpy_missing = ModuleNotFoundError("No module named 'numpy'", name="numpy")
+    assert "'fraud' extra" in missing_extra_message(numpy_missing, "train-fraud")
+    torch_missing = ModuleNotFoundError("No module named 'torch'", name="torch")
+    assert "'model' extra" in missing_extra_message(torch_missing, "detect-defects")
+    assert "'workers' extra" in missing_extra_message(torch_missing, "worker")
+    other = ModuleNotFoundError("No module named 'nope'", name="nope")
+    assert missing_extra_message(other, "refactor") is None
+    from moesuite.extras import COMMAND_EXTRAS
+
+    assert set(COMMAND_EXTRAS) <= set(COMMANDS)
