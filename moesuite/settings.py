@@ -73,7 +73,7 @@ def _find_file(
         return Path(env["MOESUITE_CONFIG"]), "env MOESUITE_CONFIG"
     candidate = home / "moesuite.toml"
     if candidate.is_file():
-        return candidate, "home"
+        return candidate, "found in home"
     pyproject = Path.cwd() / "pyproject.toml"
     if pyproject.is_file() and _read_file(pyproject):
         return pyproject, "[tool.moesuite] in ./pyproject.toml"
