@@ -176,8 +176,8 @@ def train_fraud(
 
         # Self-supervised on the transactions up to the cutoff: no labels involved.
         seq_config = options.sequence_config or SequenceConfig(seed=options.seed)
-        progress.stage("sequence model (pretraining)")
-        sequence = fit_sequence_model(data, seq_config)
+        progress.stage("sequence model pretraining", total=seq_config.steps, unit="steps")
+        sequence = fit_sequence_model(data, seq_config, progress=progress)
         progress.stage("sequence features", total=len(data), unit="rows")
         x_all = np.hstack([x_all, sequence.features(data).to_numpy(dtype=np.float64)])
         names = (*names, *sequence.names)

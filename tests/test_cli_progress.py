@@ -147,3 +147,18 @@ def test_train_fraud_reports_its_stages_in_order():
         "behavioural features", "classifier", "calibration, reasons and thresholds"
     ]
     assert progress.stages[0][1] == progress.done["behavioural features"] == 6000
+
+
+def test_train_fraud_counts_the_sequence_pretraining_steps():
+    from fraud.sequence import SequenceConfig
+    from fraud.training import TrainFraudOptions, train_fraud
+    from tests.fraud.txn_frames import make_frame
+
+    frame = make_frame(n=6000, n_customers=150, days=50, seed=4)
+    progress = RecordingProgress()
+    options = TrainFraudOptions(
+        seed=0, with_sequence=True, sequence_config=SequenceConfig(steps=3, seed=0)
+    )
+    train_fraud(frame, options, progress=progress)
+    assert ("sequence model pretraining", 3) in progress.stages
+    assert progress.done["sequence model pretraining"] == 3
