@@ -44,8 +44,14 @@ def _time(
     walls, cpus = [], []
     for _ in range(repeat):
         cpu, start = _cpu(), time.perf_counter()
-        subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            argv,
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
         walls.append(time.perf_counter() - start)
         cpus.append(_cpu() - cpu)
     return walls, cpus
@@ -69,15 +75,21 @@ def main() -> None:
         commands = [
             ("moesuite --help", ["--help"], GOALS["--help"]),
             ("moesuite review stats", ["review", "stats"], GOALS["review"]),
-            ("moesuite review list --limit 1", ["review", "list", "--limit", "1"],
-             GOALS["review"]),
-            ("moesuite refactor --style pep8 --check one_file.py",
-             ["refactor", "--style", "pep8", "--check", str(one_file)], GOALS["refactor"]),
+            ("moesuite review list --limit 1", ["review", "list", "--limit", "1"], GOALS["review"]),
+            (
+                "moesuite refactor --style pep8 --check one_file.py",
+                ["refactor", "--style", "pep8", "--check", str(one_file)],
+                GOALS["refactor"],
+            ),
         ]
         rows = [
             ("python -c pass", [sys.executable, "-c", "pass"], env, None),
-            ("moesuite --help, all command modules imported",
-             [sys.executable, "-c", _EAGER], env, None),
+            (
+                "moesuite --help, all command modules imported",
+                [sys.executable, "-c", _EAGER],
+                env,
+                None,
+            ),
         ]
         for label, argv, goal in commands:
             rows.append((label, [*cli, *argv], env, goal))
@@ -93,16 +105,22 @@ def main() -> None:
 
     before = f" --before {args.before}" if args.before else ""
     print(f"command: python bench/cli.py --repeat {args.repeat}{before}")
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
-          f"{load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after"
+    )
     print()
-    print(f"| command | wall, best of {args.repeat} (s) | wall, median (s) | CPU, best (s) "
-          "| goal, wall (s) |")
+    print(
+        f"| command | wall, best of {args.repeat} (s) | wall, median (s) | CPU, best (s) "
+        "| goal, wall (s) |"
+    )
     print("|---|---|---|---|---|")
     for label, (walls, cpus), goal in results:
         goal_text = f"<= {goal}" if goal else "-"
-        print(f"| `{label}` | {min(walls):.3f} | {statistics.median(walls):.3f} | "
-              f"{min(cpus):.3f} | {goal_text} |")
+        print(
+            f"| `{label}` | {min(walls):.3f} | {statistics.median(walls):.3f} | "
+            f"{min(cpus):.3f} | {goal_text} |"
+        )
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ class CommandEntry:
 
 _M = "moesuite.commands."
 # name -> (module, attribute, the command's own short help); kept equal to the modules by a test.
+# fmt: off
 COMMANDS: Mapping[str, CommandEntry] = {
     name: CommandEntry(_M + module, attr, short_help)
     for name, module, attr, short_help in [
@@ -81,6 +82,7 @@ COMMANDS: Mapping[str, CommandEntry] = {
          "Start a Celery worker consuming the suite's queues (runs until stopped)."),
     ]
 }
+# fmt: on
 
 
 class UserError(click.ClickException):
@@ -181,29 +183,53 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     lazy=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
-              callback=_print_version, help="Show the version and exit.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Settings file (TOML). Default: $MOESUITE_CONFIG, $MOESUITE_HOME/moesuite.toml "
-              "or [tool.moesuite] in ./pyproject.toml.")
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
-              help="Where models, bundles and SQLite files live [env MOESUITE_HOME; ~/.moesuite].")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file (TOML). Default: $MOESUITE_CONFIG, $MOESUITE_HOME/moesuite.toml "
+    "or [tool.moesuite] in ./pyproject.toml.",
+)
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where models, bundles and SQLite files live [env MOESUITE_HOME; ~/.moesuite].",
+)
 @click.option("--database-url", help="Review-queue database [env MOESUITE_DATABASE_URL].")
 @click.option("--broker-url", help="Celery broker [env MOESUITE_BROKER_URL].")
 @click.option("--result-backend", help="Celery result backend [env MOESUITE_RESULT_BACKEND].")
-@click.option("-q", "--quiet", is_flag=True, envvar="MOESUITE_QUIET",
-              help="No progress on stderr (every command also takes --quiet) [env MOESUITE_QUIET].")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    envvar="MOESUITE_QUIET",
+    help="No progress on stderr (every command also takes --quiet) [env MOESUITE_QUIET].",
+)
 @click.pass_context
-def cli(ctx: click.Context, config_file, home, database_url, broker_url, result_backend,
-        quiet) -> None:
+def cli(
+    ctx: click.Context, config_file, home, database_url, broker_url, result_backend, quiet
+) -> None:
     """moesuite: an MoE model core serving fraud scoring and Python code assistance."""
     silence_third_party()
     set_quiet(ctx, quiet)
     try:
-        ctx.obj = load_settings(config_file, {
-            "home": home, "database_url": database_url,
-            "broker_url": broker_url, "result_backend": result_backend,
-        })
+        ctx.obj = load_settings(
+            config_file,
+            {
+                "home": home,
+                "database_url": database_url,
+                "broker_url": broker_url,
+                "result_backend": result_backend,
+            },
+        )
     except SettingsError as exc:
         raise UserError(str(exc)) from exc
 

@@ -176,11 +176,16 @@ def run_doctor(settings: Settings, timeout: float = 1.5) -> DoctorReport:
     rows = [
         Check("config_file", config, None, sources.get("config_file", "")),
         Check("home", str(settings.home), None, sources.get("home", "")),
-        Check("database_url", mask_url(settings.database_url), None,
-              sources.get("database_url", "")),
+        Check(
+            "database_url", mask_url(settings.database_url), None, sources.get("database_url", "")
+        ),
         Check("broker_url", mask_url(settings.broker_url), None, sources.get("broker_url", "")),
-        Check("result_backend", mask_url(settings.result_backend), None,
-              sources.get("result_backend", "")),
+        Check(
+            "result_backend",
+            mask_url(settings.result_backend),
+            None,
+            sources.get("result_backend", ""),
+        ),
     ]
     services = [
         check_url("database", settings.database_url, timeout),

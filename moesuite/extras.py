@@ -32,11 +32,20 @@ MODULE_EXTRAS = {
 
 # The extra a top-level command needs as a whole (each extra includes the ones before it).
 COMMAND_EXTRAS = {
-    "model": "model", "train-code-model": "model", "train-defects": "model",
-    "calibrate-defects": "model", "evaluate-defects": "model", "detect-defects": "model",
-    "score-transactions": "fraud", "train-fraud": "fraud", "evaluate-fraud": "fraud",
-    "simulate-transactions": "fraud", "review": "fraud", "db": "fraud",
-    "worker": "workers", "jobs": "workers",
+    "model": "model",
+    "train-code-model": "model",
+    "train-defects": "model",
+    "calibrate-defects": "model",
+    "evaluate-defects": "model",
+    "detect-defects": "model",
+    "score-transactions": "fraud",
+    "train-fraud": "fraud",
+    "evaluate-fraud": "fraud",
+    "simulate-transactions": "fraud",
+    "review": "fraud",
+    "db": "fraud",
+    "worker": "workers",
+    "jobs": "workers",
 }
 _ORDER = ("model", "fraud", "workers")
 

@@ -119,8 +119,14 @@ class BarProgress:
 
         self.close()
         self._bar = tqdm(
-            total=total, desc=name, unit=f" {unit}", file=self._stream, dynamic_ncols=True,
-            mininterval=0.1, leave=True, delay=self._delay if total is not None else 0,
+            total=total,
+            desc=name,
+            unit=f" {unit}",
+            file=self._stream,
+            dynamic_ncols=True,
+            mininterval=0.1,
+            leave=True,
+            delay=self._delay if total is not None else 0,
         )
 
     def advance(self, n: int = 1) -> None:
@@ -167,7 +173,10 @@ def _quiet_callback(ctx: click.Context, _param: click.Parameter, value: bool) ->
 def quiet_option() -> click.Option:
     """A ``--quiet`` flag for a command: silences progress, keeps results and errors."""
     return click.Option(
-        ["-q", "--quiet"], is_flag=True, expose_value=False, callback=_quiet_callback,
+        ["-q", "--quiet"],
+        is_flag=True,
+        expose_value=False,
+        callback=_quiet_callback,
         help="Show no progress on stderr.",
     )
 

@@ -34,15 +34,29 @@ def test_submit_prints_the_job_as_json_and_status_finds_it(tmp_path):
 
 def test_submit_of_a_missing_file_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(
-        cli, ["--home", str(tmp_path), "jobs", "submit", "score", str(tmp_path / "nope.csv"),
-              "--format", "json"]
+        cli,
+        [
+            "--home",
+            str(tmp_path),
+            "jobs",
+            "submit",
+            "score",
+            str(tmp_path / "nope.csv"),
+            "--format",
+            "json",
+        ],
     )
     assert result.exit_code == 2 and result.stdout == ""
 
 
 # Commands without --format: they print JSON always, or run until stopped, or print a script.
 _ALWAYS_JSON_OR_NO_REPORT = {
-    "worker", "completion", "train-defects", "calibrate-defects", "jobs status", "jobs result"
+    "worker",
+    "completion",
+    "train-defects",
+    "calibrate-defects",
+    "jobs status",
+    "jobs result",
 }
 
 
@@ -68,8 +82,20 @@ def test_every_reporting_command_offers_json():
 def test_simulate_transactions_summary_in_json(tmp_path):
     out = tmp_path / "tx.csv"
     result = CliRunner().invoke(
-        cli, ["simulate-transactions", "-o", str(out), "--rows", "5000", "--customers", "300",
-              "--days", "30", "--format", "json"],
+        cli,
+        [
+            "simulate-transactions",
+            "-o",
+            str(out),
+            "--rows",
+            "5000",
+            "--customers",
+            "300",
+            "--days",
+            "30",
+            "--format",
+            "json",
+        ],
     )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)

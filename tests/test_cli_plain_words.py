@@ -25,8 +25,14 @@ logging.getLogger("workers.transport").warning("redelivering 2 message(s)")
 def _run(code: str, **env: str) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
     full_env.update({"PYTHONPATH": str(REPO), **env})
-    return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True,
-                          text=True, timeout=300, check=True)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
 
 
 def test_third_party_warnings_and_logs_are_hidden_ours_kept():
@@ -49,11 +55,21 @@ def test_offline_4bit_model_info_prints_only_the_report(tmp_path):
         "import sys; sys.argv = ['moesuite', 'model', 'info', sys.argv[1], '--quantize', '4bit'];"
         "from moesuite.cli import main; main()"
     )
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1",
-                "MOESUITE_HOME": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    full_env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "HF_HUB_OFFLINE": "1",
+        "MOESUITE_HOME": str(tmp_path),
+        "OMP_NUM_THREADS": "1",
+    }
     full_env.pop("PYTHONWARNINGS", None)
-    result = subprocess.run([sys.executable, "-c", code, str(model)], env=full_env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(model)],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert "quantization 4bit" in result.stdout
     assert result.stderr == ""

@@ -144,7 +144,9 @@ def test_train_fraud_reports_its_stages_in_order():
     progress = RecordingProgress()
     train_fraud(frame, TrainFraudOptions(seed=0, with_sequence=False), progress=progress)
     assert [name for name, _ in progress.stages] == [
-        "behavioural features", "classifier", "calibration, reasons and thresholds"
+        "behavioural features",
+        "classifier",
+        "calibration, reasons and thresholds",
     ]
     assert progress.stages[0][1] == progress.done["behavioural features"] == 6000
 

@@ -20,8 +20,22 @@ import moesuite.commands
 from moesuite.cli import COMMANDS, cli
 
 REPO = Path(__file__).resolve().parents[1]
-HEAVY = {"torch", "transformers", "pandas", "celery", "kombu", "sklearn", "numpy", "sqlalchemy",
-         "alembic", "scipy", "pyarrow", "matplotlib", "tokenizers", "safetensors"}
+HEAVY = {
+    "torch",
+    "transformers",
+    "pandas",
+    "celery",
+    "kombu",
+    "sklearn",
+    "numpy",
+    "sqlalchemy",
+    "alembic",
+    "scipy",
+    "pyarrow",
+    "matplotlib",
+    "tokenizers",
+    "safetensors",
+}
 
 _PROBE = """
 import json, sys
@@ -40,11 +54,19 @@ with open(out, "w") as fh:
 def loaded_top_modules(args: list[str], tmp_path: Path, env: dict | None = None) -> set[str]:
     """The top-level packages a fresh `moesuite ARGS` process has imported when it ends."""
     out = tmp_path / "modules.json"
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), "MOESUITE_HOME": str(tmp_path / "home"),
-                **(env or {})}
+    full_env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "MOESUITE_HOME": str(tmp_path / "home"),
+        **(env or {}),
+    }
     subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(args), str(out)],
-        env=full_env, cwd=tmp_path, check=True, capture_output=True, timeout=120,
+        env=full_env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     return set(json.loads(out.read_text()))
 
@@ -130,8 +152,11 @@ def test_completion_completes_command_names():
 
 
 def test_completion_completes_subcommands():
-    env = {"_MOESUITE_COMPLETE": "bash_complete", "COMP_WORDS": "moesuite review ne",
-           "COMP_CWORD": "2"}
+    env = {
+        "_MOESUITE_COMPLETE": "bash_complete",
+        "COMP_WORDS": "moesuite review ne",
+        "COMP_CWORD": "2",
+    }
     result = CliRunner().invoke(cli, [], env=env, prog_name="moesuite")
     assert result.output.split() == ["plain,next"]
     assert isinstance(cli.get_command(None, "review"), click.Group)
@@ -167,8 +192,10 @@ def test_extras_table_matches_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 
     def names(requirements):
-        return {r.split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower()
-                for r in requirements}
+        return {
+            r.split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower()
+            for r in requirements
+        }
 
     base = names(project["dependencies"])
     assert base.isdisjoint({"torch", "numpy", "pandas", "scikit-learn", "celery", "sqlalchemy"})
@@ -176,7 +203,9 @@ def test_extras_table_matches_pyproject():
     for module, extra in MODULE_EXTRAS.items():
         assert _DISTRIBUTIONS.get(module, module) in names(extras[extra]), (module, extra)
     assert set(extras["all"][0].split("[")[1].rstrip("]").split(",")) == {
-        "model", "fraud", "workers"
+        "model",
+        "fraud",
+        "workers",
     }
 
 

@@ -20,8 +20,11 @@ def test_settings_record_where_each_value_came_from(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfg = tmp_path / "s.toml"
     cfg.write_text('broker_url = "redis://file"\nresult_backend = "redis://file/1"\n')
-    env = {"MOESUITE_CONFIG": str(cfg), "MOESUITE_RESULT_BACKEND": "redis://env/1",
-           "MOESUITE_HOME": str(tmp_path / "h")}
+    env = {
+        "MOESUITE_CONFIG": str(cfg),
+        "MOESUITE_RESULT_BACKEND": "redis://env/1",
+        "MOESUITE_HOME": str(tmp_path / "h"),
+    }
     s = load_settings(overrides={"database_url": "sqlite:///flag.db"}, env=env)
     assert dict(s.sources) == {
         "config_file": "env MOESUITE_CONFIG",
@@ -56,7 +59,8 @@ def test_doctor_fails_on_an_unreachable_server_quickly(tmp_path):
     port = _closed_port()
     url = f"redis://:secret@127.0.0.1:{port}/0"
     result = CliRunner().invoke(
-        cli, ["--home", str(tmp_path), "--broker-url", url, "doctor", "--timeout", "0.5"],
+        cli,
+        ["--home", str(tmp_path), "--broker-url", url, "doctor", "--timeout", "0.5"],
         env={"MOESUITE_CONFIG": ""},
     )
     assert result.exit_code == 1

@@ -137,7 +137,11 @@ def train_detector(
     train_files, val_files = split_training_files(config)
     progress.stage("training features", total=len(train_files), unit="files")
     train = build_dataset(
-        model, train_files, config.mutants_per_file, config.seed, config.clean_per_file,
+        model,
+        train_files,
+        config.mutants_per_file,
+        config.seed,
+        config.clean_per_file,
         progress=progress,
     )
     progress.stage("validation features", total=len(val_files), unit="files")

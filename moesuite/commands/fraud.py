@@ -69,7 +69,11 @@ def score_transactions(settings, file, output, bundle, column_map, rejections, n
     )
     progress = command_progress()
     summary = score_file(
-        file, output, options, load_bundle(_bundle_path(settings, bundle)), settings.database_url,
+        file,
+        output,
+        options,
+        load_bundle(_bundle_path(settings, bundle)),
+        settings.database_url,
         progress=progress,
     )
     progress.close()
@@ -253,9 +257,7 @@ def _train_summary(bundle, path: Path) -> dict:
         "data_until": meta["data_until"],
         "labelled_rows": meta["labelled_rows"],
         "frauds": meta["frauds"],
-        "calibration_block": {
-            "auc_roc": m["auc_roc"], "average_precision": m["average_precision"]
-        },
+        "calibration_block": {"auc_roc": m["auc_roc"], "average_precision": m["average_precision"]},
         "thresholds": {"review": bundle.thresholds.review, "decline": bundle.thresholds.decline},
     }
 
@@ -287,7 +289,10 @@ def _has_review_db(settings: Settings) -> bool:
 )
 @click.option("--with-pan", is_flag=True, help="Add a test card-number column (pan).")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
     help="Summary format (with -o - the summary goes to stderr).",
 )
 def simulate_transactions(
@@ -310,8 +315,10 @@ def simulate_transactions(
     err = output == "-"
     if fmt == "json":
         document = {
-            "rows": summary.rows, "fraud_rows": summary.fraud_rows,
-            "fraud_rate": summary.fraud_rate, "per_scenario": dict(summary.per_scenario),
+            "rows": summary.rows,
+            "fraud_rows": summary.fraud_rows,
+            "fraud_rate": summary.fraud_rate,
+            "per_scenario": dict(summary.per_scenario),
             "path": None if err else str(summary.path),
         }
         click.echo(json.dumps(document, indent=2), err=err)

@@ -30,6 +30,7 @@ def _echo_job(job_id: str, kind: str, fmt: str) -> None:
     else:
         click.echo(job_id)
 
+
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
@@ -160,9 +161,7 @@ def submit_refactor(
 @_OPTION
 @format_option("text", "json")
 @pass_settings
-def submit_detect(
-    settings: Settings, path: Path, option_pairs: tuple[str, ...], fmt: str
-) -> None:
+def submit_detect(settings: Settings, path: Path, option_pairs: tuple[str, ...], fmt: str) -> None:
     """Detect suspected defects in one Python file."""
     _echo_job(_client(settings).submit_detect(path, _options(option_pairs)), "detect", fmt)
 

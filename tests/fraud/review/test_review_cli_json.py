@@ -37,8 +37,9 @@ def test_next_decide_show_in_json(run, seeded):
     assert case["id"] == 2 and case["status"] == "claimed" and case["analyst"] == "ann"
     assert case["transaction_id"] == "tx-00001"
 
-    decided = run("review", "decide", "2", "--label", "fraud", "--analyst", "ann",
-                  "--format", "json")
+    decided = run(
+        "review", "decide", "2", "--label", "fraud", "--analyst", "ann", "--format", "json"
+    )
     assert decided.exit_code == 0
     case = json.loads(decided.stdout)["case"]
     assert case["status"] == "resolved" and case["resolution"] == "confirmed_fraud"
@@ -68,8 +69,9 @@ def test_input_errors_exit_2_with_the_message_on_stderr(run, seeded):
     missing = run("review", "show", "42", "--format", "json")
     assert missing.exit_code == 2 and missing.stdout == ""
     assert "case 42 does not exist" in missing.stderr
-    not_held = run("review", "decide", "1", "--label", "fraud", "--analyst", "zed",
-                   "--format", "json")
+    not_held = run(
+        "review", "decide", "1", "--label", "fraud", "--analyst", "zed", "--format", "json"
+    )
     assert not_held.exit_code == 2 and not_held.stdout == ""
     usage = run("review", "decide", "1", "--label", "maybe", "--analyst", "ann")
     assert usage.exit_code == 2 and "Invalid value for '--label'" in usage.stderr
