@@ -222,3 +222,20 @@ def test_missing_extra_names_the_commands_whole_extra():
     from moesuite.extras import COMMAND_EXTRAS
 
     assert set(COMMAND_EXTRAS) <= set(COMMANDS)
+
+
+def test_domain_package_inits_are_light():
+    code = (
+        "import json, sys; import core_model, fraud, fraud.review, codeassist, "
+        "codeassist.defects, workers, moesuite.commands; "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert set(json.loads(out)) & HEAVY == set()
