@@ -125,27 +125,24 @@ class SuiteGroup(click.Group):
             self.commands[cmd_name] = command
         return self.commands.get(cmd_name)
 
+    def _short_help(self, name: str, limit: int = 45) -> str:
+        # The table's line for a command not imported yet: --help and completion import nothing.
+        if name in self.lazy and name not in self.commands:
+            return click.Command(name, help=self.lazy[name].short_help).get_short_help_str(limit)
+        return self.commands[name].get_short_help_str(limit)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # The table's help lines, so that --help imports no command module.
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(len(n) for n in names)
-        rows = []
-        for name in names:
-            if name in self.lazy and name not in self.commands:
-                stand_in = click.Command(name, help=self.lazy[name].short_help)
-                text = stand_in.get_short_help_str(limit)
-            else:
-                text = self.commands[name].get_short_help_str(limit)
-            rows.append((name, text))
         with formatter.section("Commands"):
-            formatter.write_dl(rows)
+            formatter.write_dl([(name, self._short_help(name, limit)) for name in names])
 
     def shell_complete(self, ctx: click.Context, incomplete: str):
         from click.shell_completion import CompletionItem
 
         items = [
-            CompletionItem(name, help=entry.short_help)
-            for name, entry in self.lazy.items()
+            CompletionItem(name, help=self._short_help(name))
+            for name in self.list_commands(ctx)
             if name.startswith(incomplete)
         ]
         return items + click.Command.shell_complete(self, ctx, incomplete)
