@@ -20,6 +20,7 @@ from codeassist.errors import CodeassistError
 from codeassist.files import write_atomic
 from core_model.config import ModelSpec, TrainConfig
 from core_model.load import Model, build_text_model, load, save
+from core_model.progress import NULL_PROGRESS, Progress
 
 CODE_MODEL_DIR = Path(__file__).parent / "assets" / "code_model"
 
@@ -104,24 +105,30 @@ def training_corpus(config: CodeModelConfig | None = None) -> list[CorpusFile]:
     return list_installed(config.max_chars, config.max_package_chars, seed=config.seed)
 
 
-def train_code_model(output: Path, config: CodeModelConfig | None = None) -> CodeModelReport:
+def train_code_model(
+    output: Path, config: CodeModelConfig | None = None, progress: Progress = NULL_PROGRESS
+) -> CodeModelReport:
     """Train the code model on the installed packages (`training_corpus`) and save it.
 
     Args:
         output: Directory to write (config.json, model.safetensors, tokenizer files).
         config: Training settings; None for the defaults.
+        progress: the stages (corpus, tokenizer, training steps, save).
     """
     config = config or CodeModelConfig()
     from core_model.runtime import set_threads
 
     set_threads(config.threads)
     started = time.perf_counter()
+    progress.stage("read corpus")
     corpus = training_corpus(config)
     texts = [item.text for item in corpus]
     files, total = len(texts), sum(len(t) for t in texts)
+    progress.stage("tokenizer and model")
     model = build_text_model(config.spec, texts, vocab_size=config.vocab_size, seed=config.seed)
     from core_model.train import train_lm  # heavy import, only when training
 
+    progress.stage("training", total=config.steps, unit="steps")
     result = train_lm(
         model,
         texts,
@@ -134,7 +141,9 @@ def train_code_model(output: Path, config: CodeModelConfig | None = None) -> Cod
             eval_every=config.steps,
             seed=config.seed,
         ),
+        progress=lambda _step: progress.advance(1),
     )
+    progress.stage("save")
     save(model, output, weights_dtype=config.weights_dtype)
     report = CodeModelReport(
         directory=output,

@@ -18,6 +18,9 @@ decisions and logits are the most rounding-sensitive parts.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -52,10 +55,29 @@ class QuantReport:
         return self.bytes_after / self.bytes_before if self.bytes_before else 1.0
 
 
+@contextmanager
+def _quiet_loggers(*names: str) -> Iterator[None]:
+    """Raise ``names``' loggers to ERROR for the duration (their warnings are not the user's)."""
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
 def _bnb():
     try:
-        import bitsandbytes as bnb
-        from bitsandbytes.functional import QuantState, dequantize_4bit, quantize_4bit
+        # At import, bitsandbytes' CPU backend (on AVX512-BF16 CPUs) asks the Hugging Face hub
+        # for an optional fused kernel ("kernels-community"); offline, or without the `kernels`
+        # package's cache, it falls back to its own NF4 kernels, which is the path used here,
+        # and logs two alarming warnings about the hub that say nothing about the user's model.
+        with _quiet_loggers("kernels", "bitsandbytes"):
+            import bitsandbytes as bnb
+            from bitsandbytes.functional import QuantState, dequantize_4bit, quantize_4bit
     except ImportError as exc:  # pragma: no cover - a dependency of the package
         raise QuantizationError("4-bit needs bitsandbytes: pip install bitsandbytes") from exc
     return bnb, QuantState, quantize_4bit, dequantize_4bit

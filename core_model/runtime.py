@@ -52,3 +52,12 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
 
 def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
+
+
+def describe_runtime() -> dict[str, str | int | None]:
+    """torch's version, intra-op threads and the first CUDA GPU (None without one)."""
+    gpu = None
+    if torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        gpu = f"{torch.cuda.get_device_name(0)}" + (f" (+{count - 1} more)" if count > 1 else "")
+    return {"torch": torch.__version__, "threads": torch.get_num_threads(), "gpu": gpu}

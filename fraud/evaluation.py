@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
+from core_model.progress import NULL_PROGRESS, Progress
 from fraud.bundle import Bundle, ensure_version
 from fraud.errors import FraudError
 from fraud.features import timestamps_ms
@@ -104,8 +105,9 @@ def evaluate_fraud(
     path_or_frame: str | os.PathLike[str] | pd.DataFrame,
     bundle: Bundle,
     options: EvaluateOptions = EvaluateOptions(),
+    progress: Progress = NULL_PROGRESS,
 ) -> EvaluationReport:
-    """Score a labelled window and measure the bundle on it.
+    """Score a labelled window and measure the bundle on it (stages reported to ``progress``).
 
     Raises:
         EvaluationError: no labelled rows in the window, or only one class.
@@ -115,12 +117,14 @@ def evaluate_fraud(
     else:
         from fraud.pipeline import read_input
 
+        progress.stage("read input")
         frame, _, _ = read_input(Path(path_or_frame), options.column_map, options.pan_key)
     ts = timestamps_ms(frame["timestamp"])
     lo = _utc_ms(options.start, int(ts.min()))
     hi = _utc_ms(options.end, int(ts.max()))
     from fraud.pipeline import feature_matrix
 
+    progress.stage("features and scores")
     x_all = feature_matrix(frame[ts <= hi], bundle)
     in_window = (ts[ts <= hi] >= lo) & frame.loc[ts <= hi, "is_fraud"].notna().to_numpy()
     window = frame[ts <= hi][in_window]
@@ -149,9 +153,11 @@ def evaluate_fraud(
     }
     models = [("evaluated", bundle, s)]
     if options.baseline is not None:
+        progress.stage("baseline bundle")
         xb = feature_matrix(frame[ts <= hi], options.baseline)[in_window]
         models.insert(0, ("baseline", options.baseline, options.baseline.classifier.score(xb)))
     if options.ablation:
+        progress.stage("ablation refit (the other feature variant)")
         other = refit_other_variant(frame[ts < lo], bundle, lo, options.sequence_config)
         xo = feature_matrix(frame[ts <= hi], other)[in_window]
         models.append(("ablation refit", other, other.classifier.score(xo)))

@@ -9,7 +9,6 @@ column named like a PAN is dropped.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
+from core_model.progress import NULL_PROGRESS, Progress
 from fraud.bundle import Bundle
 from fraud.errors import FraudError
 from fraud.features import LabelEvents, compute_features, label_events, single_frame
@@ -51,7 +51,8 @@ class ScoreOptions:
         with_sequence: require (True) or refuse (False) a bundle with sequence features;
             None = use what the bundle has.
         rejections_path: where to write rejected rows (CSV); None = not written.
-        progress: show a progress bar on stderr for large inputs.
+        progress: report scoring progress (rows) for large inputs to `score_file`'s
+            ``progress``; False reports nothing.
         pan_key: key that tokenises card numbers at ingest (``fraud.pan``).
         chunk_rows: rows per customer-split chunk (bounds memory; the scores do not depend
             on it).
@@ -253,6 +254,7 @@ def score_file(
     options: ScoreOptions,
     bundle: Bundle,
     database_url: str | None = None,
+    progress: Progress = NULL_PROGRESS,
 ) -> ScoreSummary:
     """Score a transactions file into ``output_path`` (format from its suffix).
 
@@ -285,11 +287,9 @@ def score_file(
         1, -(-len(frame) // max(1, options.chunk_rows))
     )
     groups = [np.flatnonzero(codes == k) for k in np.unique(codes)]
-    bar = None
-    if options.progress and len(frame) > options.chunk_rows:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(frame), unit="rows", file=sys.stderr, desc="scoring")
+    report = options.progress and len(frame) > options.chunk_rows
+    if report:
+        progress.stage("scoring", total=len(frame), unit="rows")
     for rows in groups:
         res = score_frame(
             frame.iloc[rows],
@@ -301,10 +301,8 @@ def score_file(
         parts.append(res.frame)
         created += res.cases_created
         updated += res.cases_updated
-        if bar is not None:
-            bar.update(len(rows))
-    if bar is not None:
-        bar.close()
+        if report:
+            progress.advance(len(rows))
     scored = pd.concat(parts).sort_index() if parts else _drop_pan(frame).iloc[0:0]
     from fraud.io import write_frame
 

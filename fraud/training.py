@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from core_model.progress import NULL_PROGRESS, Progress
 from fraud.bundle import DEFAULT_BUNDLE, Bundle
 from fraud.errors import FraudError
 from fraud.features import (
@@ -123,13 +124,16 @@ def review_labels(database_url: str) -> pd.DataFrame:
 
 
 def train_fraud(
-    path_or_frame: str | os.PathLike[str] | pd.DataFrame, options: TrainFraudOptions
+    path_or_frame: str | os.PathLike[str] | pd.DataFrame,
+    options: TrainFraudOptions,
+    progress: Progress = NULL_PROGRESS,
 ) -> Bundle:
     """Train a bundle (features, booster, calibrator, thresholds) on transactions.
 
     Args:
         path_or_frame: a transactions file (read with the ingest rules) or a canonical frame.
         options: cutoff, label delay, review labels, seed, routing targets.
+        progress: receives the stages (read, features, sequence model, classifier, calibration).
 
     Returns:
         The trained `Bundle` (not yet saved).
@@ -142,8 +146,10 @@ def train_fraud(
     else:
         from fraud.pipeline import read_input
 
+        progress.stage("read input")
         frame, _, _ = read_input(Path(path_or_frame), options.column_map, options.pan_key)
         source = str(path_or_frame)
+    progress.stage("behavioural features", total=len(frame), unit="rows")
     config = FeatureConfig(label_delay_days=options.label_delay_days)
     frame = apply_extra_labels(frame, options.extra_labels)
     cutoff = _cutoff_ms(frame, options.until)
@@ -156,6 +162,7 @@ def train_fraud(
     data.loc[known > cutoff, "is_fraud"] = pd.NA
     schema = fit_feature_schema(data, config)
     x_all = compute_features(data, schema).to_numpy(dtype=np.float64)
+    progress.advance(len(frame))
     sequence = None
     names = schema.names
     labelled = data["is_fraud"].notna().to_numpy()
@@ -169,19 +176,24 @@ def train_fraud(
 
         # Self-supervised on the transactions up to the cutoff: no labels involved.
         seq_config = options.sequence_config or SequenceConfig(seed=options.seed)
-        sequence = fit_sequence_model(data, seq_config)
+        progress.stage("sequence model pretraining", total=seq_config.steps, unit="steps")
+        sequence = fit_sequence_model(data, seq_config, progress=progress)
+        progress.stage("sequence features", total=len(data), unit="rows")
         x_all = np.hstack([x_all, sequence.features(data).to_numpy(dtype=np.float64)])
         names = (*names, *sequence.names)
+        progress.advance(len(data))
     x = x_all[labelled]
     y = data["is_fraud"].to_numpy()[labelled].astype(np.int64)
     t = ts[ts <= cutoff][labelled]
     q60, q80 = np.quantile(t, [0.6, 0.8])
     fit_m, val_m, cal_m = t < q60, (t >= q60) & (t < q80), t >= q80
     cconf = ClassifierConfig(seed=options.seed)
+    progress.stage("classifier")
     booster = fit_classifier(x[fit_m], y[fit_m], x[val_m], y[val_m], cconf)
     raw_cal = booster.predict_proba(x[cal_m])[:, 1]
     if y[cal_m].min() == y[cal_m].max():
         raise TrainingDataError(f"{source}: the calibration time block has only one class")
+    progress.stage("calibration, reasons and thresholds")
     calibrator = fit_calibrator(raw_cal, y[cal_m], cconf.calibration)
     reasons = fit_reason_model(booster, x[cal_m], y[cal_m], names, seed=options.seed)
     scores = calibrated_scores(booster, calibrator, x[cal_m])

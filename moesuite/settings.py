@@ -36,6 +36,9 @@ class Settings:
     result_backend: str
     config_file: Path | None = None
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # Where each value came from ("flag --home", "env MOESUITE_HOME", "file PATH", "default"),
+    # for `moesuite doctor`; "config_file" says how the settings file was found.
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.sections.get(name, {})
@@ -60,18 +63,21 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _find_file(explicit: Path | None, env: Mapping[str, str], home: Path) -> Path | None:
+def _find_file(
+    explicit: Path | None, env: Mapping[str, str], home: Path
+) -> tuple[Path | None, str]:
+    """The settings file and how it was found."""
     if explicit is not None:
-        return explicit
+        return explicit, "flag --config"
     if env.get("MOESUITE_CONFIG"):
-        return Path(env["MOESUITE_CONFIG"])
+        return Path(env["MOESUITE_CONFIG"]), "env MOESUITE_CONFIG"
     candidate = home / "moesuite.toml"
     if candidate.is_file():
-        return candidate
+        return candidate, "found in home"
     pyproject = Path.cwd() / "pyproject.toml"
     if pyproject.is_file() and _read_file(pyproject):
-        return pyproject
-    return None
+        return pyproject, "[tool.moesuite] in ./pyproject.toml"
+    return None, "none"
 
 
 def load_settings(
@@ -88,15 +94,24 @@ def load_settings(
 
     # home decides where the default file lives, so resolve it before the file.
     home_hint = flags.get("home") or env_value("home")
-    path = _find_file(config_file, env, Path(home_hint or DEFAULT_HOME).expanduser())
+    path, file_source = _find_file(config_file, env, Path(home_hint or DEFAULT_HOME).expanduser())
     file_data = _read_file(path) if path is not None else {}
     file_values = {k: file_data[k] for k in _KEYS if k in file_data}
     sections = {k: v for k, v in file_data.items() if k not in _KEYS}
 
+    sources = {"config_file": file_source}
+
     def pick(key: str) -> Any:
-        for source in (flags.get(key), env_value(key), file_values.get(key)):
-            if source is not None:
-                return source
+        candidates = (
+            (flags.get(key), f"flag --{key.replace('_', '-')}"),
+            (env_value(key), f"env MOESUITE_{key.upper()}"),
+            (file_values.get(key), f"file {path}"),
+        )
+        for value, source in candidates:
+            if value is not None:
+                sources[key] = source
+                return value
+        sources[key] = "default"
         return None
 
     home = Path(pick("home") or DEFAULT_HOME).expanduser()
@@ -107,4 +122,5 @@ def load_settings(
         result_backend=pick("result_backend") or f"db+sqlite:///{home / 'celery-results.db'}",
         config_file=path,
         sections=MappingProxyType(sections),
+        sources=MappingProxyType(sources),
     )

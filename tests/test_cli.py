@@ -25,9 +25,11 @@ def test_every_command_has_help():
     runner = CliRunner()
 
     def walk(group, path):
-        for name, command in group.commands.items():
+        for name in group.list_commands(None):
+            command = group.get_command(None, name)
             result = runner.invoke(cli, [*path, name, "--help"])
             assert result.exit_code == 0, (path, name, result.output)
+            assert "--quiet" in result.output, (path, name)
             if hasattr(command, "commands"):
                 walk(command, [*path, name])
 

@@ -23,6 +23,7 @@ from codeassist.defects.mutate import Mutation, list_mutations, sample_mutations
 from codeassist.defects.statements import SourceIndex, list_statements, statement_at
 from codeassist.defects.variants import candidate_edits
 from core_model.load import Model
+from core_model.progress import NULL_PROGRESS, Progress
 
 # Files per feature call: bounds how much text is held at once.
 _FILES_PER_CALL = 4
@@ -51,6 +52,7 @@ def build_dataset(
     mutants_per_file: int,
     seed: int,
     clean_per_file: int | None = None,
+    progress: Progress = NULL_PROGRESS,
 ) -> Dataset:
     """Feature rows for seeded bugs and clean statements of `files` (see module docstring).
 
@@ -61,6 +63,7 @@ def build_dataset(
         seed: Seed for mutation and clean-statement sampling.
         clean_per_file: Clean statements sampled per file, among those some candidate edit
             applies to; None scores all of them.
+        progress: advanced by one per file featurized (the caller names the stage).
     """
     rng = random.Random(seed)
     xs, ys, kinds, groups, spans = [], [], [], [], []
@@ -114,6 +117,7 @@ def build_dataset(
             spans.append(np.array([(st.line, st.end_line) for st in feats.statements]))
             if mutation is not None:
                 seeded.append((f, mutation))
+        progress.advance(len(files[first : first + _FILES_PER_CALL]))
     width = N_FEATURES
     return Dataset(
         np.concatenate(xs) if xs else np.zeros((0, width), np.float32),

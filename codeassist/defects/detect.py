@@ -15,6 +15,7 @@ from codeassist.defects.errors import SourceError
 from codeassist.defects.findings import BUG_KINDS, DetectOptions, Finding
 from codeassist.defects.sarif import LEARNED_DESCRIPTIONS
 from codeassist.defects.static import STATIC_THRESHOLD, check_source
+from core_model.progress import NULL_PROGRESS, Progress
 
 
 @functools.lru_cache(maxsize=4)
@@ -125,9 +126,13 @@ def detect_source(source: str, path: str, options: DetectOptions) -> list[Findin
 
 
 def detect_paths(
-    paths: Iterable[Path | str], options: DetectOptions, stdin_text: str | None = None
+    paths: Iterable[Path | str],
+    options: DetectOptions,
+    stdin_text: str | None = None,
+    progress: Progress = NULL_PROGRESS,
 ) -> tuple[list[Finding], dict[tuple[str, int], str]]:
-    """Findings for files, directories (walked honouring .gitignore) and ``-`` (stdin).
+    """Findings for files, directories (walked honouring .gitignore) and ``-`` (stdin);
+    ``progress`` counts the files checked.
 
     Returns:
         The findings and, for fingerprints, the text of each flagged line.
@@ -142,6 +147,7 @@ def detect_paths(
     if any(str(p) == "-" for p in paths):
         files.append("-")
     files.extend(discover_files(named, DiscoveryOptions()))
+    progress.stage("detect", total=len(files), unit="files")
     for item in files:
         if item == "-":
             source = decode_source((stdin_text or "").encode("utf-8"), "-").text
@@ -157,4 +163,5 @@ def detect_paths(
             if 0 < f.line <= len(lines):
                 line_texts[(name, f.line)] = lines[f.line - 1]
         findings.extend(found)
+        progress.advance(1)
     return findings, line_texts

@@ -13,6 +13,7 @@ from codeassist.defects.dataset import Dataset, build_dataset
 from codeassist.defects.detector import check_code_model, load_detector
 from codeassist.defects.findings import BUG_KINDS, Finding
 from codeassist.defects.static import STATIC_THRESHOLD, check_source
+from core_model.progress import NULL_PROGRESS, Progress
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def _roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
     return float(roc_auc_score(y, scores)) if 0 < y.sum() < len(y) else float("nan")
 
 
-def evaluate(config: EvaluateConfig) -> dict:
+def evaluate(config: EvaluateConfig, progress: Progress = NULL_PROGRESS) -> dict:
     """Metrics of the shipped detector and of ruff alone on the held-out (eval) packages.
 
     Every statement of the unmodified held-out files is scored (the negatives, and the false
@@ -122,10 +123,15 @@ def evaluate(config: EvaluateConfig) -> dict:
     from codeassist.code_model import load_code_model
 
     started = time.perf_counter()
+    progress.stage("load models and held-out files")
     files = held_out_files(config)
     model, detector = load_code_model(), load_detector()
     check_code_model(detector, model)
-    data = build_dataset(model, files, config.mutants_per_file, config.seed, None)
+    progress.stage("features", total=len(files), unit="files")
+    data = build_dataset(
+        model, files, config.mutants_per_file, config.seed, None, progress=progress
+    )
+    progress.stage("static engine and metrics")
     scores, predicted, _ = detector.score(data.x)
     threshold = detector.threshold
     flagged = scores >= threshold

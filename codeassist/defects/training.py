@@ -18,6 +18,7 @@ from codeassist.defects.detector import (
     code_model_digest,
     save_detector,
 )
+from core_model.progress import NULL_PROGRESS, Progress
 
 # At the default thresholds, static and learned together may raise at most this many alarms per
 # 1,000 clean lines.
@@ -117,10 +118,13 @@ def split_training_files(config: TrainDetectorConfig) -> tuple[list, list]:
 
 
 def train_detector(
-    output: Path | None, config: TrainDetectorConfig, calibrate: CalibrateConfig | None = None
+    output: Path | None,
+    config: TrainDetectorConfig,
+    calibrate: CalibrateConfig | None = None,
+    progress: Progress = NULL_PROGRESS,
 ) -> dict:
     """Fit the bug and kind classifiers, calibrate the threshold (`calibrate_detector`), save,
-    and report."""
+    and report; stages and files featurized go to ``progress``."""
     calibrate = calibrate or CalibrateConfig()
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
@@ -128,12 +132,23 @@ def train_detector(
     from codeassist.code_model import load_code_model
 
     started = time.perf_counter()
+    progress.stage("load code model and corpus")
     model = load_code_model()
     train_files, val_files = split_training_files(config)
+    progress.stage("training features", total=len(train_files), unit="files")
     train = build_dataset(
-        model, train_files, config.mutants_per_file, config.seed, config.clean_per_file
+        model,
+        train_files,
+        config.mutants_per_file,
+        config.seed,
+        config.clean_per_file,
+        progress=progress,
     )
-    val = build_dataset(model, val_files, config.mutants_per_file, config.seed + 1, None)
+    progress.stage("validation features", total=len(val_files), unit="files")
+    val = build_dataset(
+        model, val_files, config.mutants_per_file, config.seed + 1, None, progress=progress
+    )
+    progress.stage("fit classifiers")
     feature_seconds = time.perf_counter() - started
     # Few, shallow trees: the artifact stays small and the ranking generalises across packages.
     bug = HistGradientBoostingClassifier(
@@ -171,7 +186,9 @@ def train_detector(
         "feature_seconds": round(feature_seconds, 1),
         "seconds": round(time.perf_counter() - started, 1),
     }
-    detector = calibrate_detector(Detector(bug, kind, threshold, meta), model, calibrate)
+    detector = calibrate_detector(
+        Detector(bug, kind, threshold, meta), model, calibrate, progress=progress
+    )
     save_detector(detector, output or DETECTOR_DIR)
     return dict(detector.meta, threshold=detector.threshold)
 
@@ -229,7 +246,9 @@ def calibration_files(
     return [f for f in pool if f.package not in trained][:count]
 
 
-def calibrate_detector(detector: Detector, model, config: CalibrateConfig) -> Detector:
+def calibrate_detector(
+    detector: Detector, model, config: CalibrateConfig, progress: Progress = NULL_PROGRESS
+) -> Detector:
     """The detector with its threshold set on whole files of packages it was not trained on,
     so that the static findings shown by default plus the learned ones stay within
     ``config.false_alarm_target`` per 1,000 lines on most projects (`CalibrateConfig`)."""
@@ -247,7 +266,11 @@ def calibrate_detector(detector: Detector, model, config: CalibrateConfig) -> De
     files = calibration_files(
         train, config.files, config.seed, set(trained) if trained is not None else None
     )
-    data = build_dataset(model, files, config.mutants_per_file, config.seed + 1, None)
+    progress.stage("calibration features", total=len(files), unit="files")
+    data = build_dataset(
+        model, files, config.mutants_per_file, config.seed + 1, None, progress=progress
+    )
+    progress.stage("calibrate threshold")
     scores = detector.score(data.x)[0]
     clean = data.y == 0
     packages = sorted({f.package for f in files})

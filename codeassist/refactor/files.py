@@ -4,7 +4,6 @@ writes. ``refactor_paths`` is what the CLI, the pre-commit hook and the workers 
 from __future__ import annotations
 
 import difflib
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from codeassist.files import (
 )
 from codeassist.refactor.errors import SourceParseError
 from codeassist.refactor.pipeline import RefactorResult, refactor_many, refactor_source
+from core_model.progress import NULL_PROGRESS, Progress
 
 MODES = ("diff", "check", "write")
 
@@ -159,23 +159,6 @@ def refactor_stdin(data: bytes, options: RefactorOptions) -> FileOutcome:
 CHUNK_FILES = 24
 
 
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(total: int):
-    """A tqdm bar on stderr for ``total`` files; nothing (and no tqdm import, ~0.1 s of the
-    pre-commit path) for 0."""
-    if not total:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="file", file=sys.stderr)
-
 
 def refactor_paths(
     paths: Sequence[Path],
@@ -183,15 +166,23 @@ def refactor_paths(
     discovery: DiscoveryOptions,
     mode: str = "diff",
     jobs: int = 1,
-    progress: bool = True,
+    progress: Progress | bool = NULL_PROGRESS,
 ) -> RefactorReport:
-    """Refactor every Python file under ``paths`` (see `FileOutcome` for the statuses)."""
+    """Refactor every Python file under ``paths`` (see `FileOutcome` for the statuses).
+
+    ``progress`` counts files done (trees of 20 files or more); a bool, which older callers
+    passed for a built-in bar, reports nothing.
+    """
+    if isinstance(progress, bool):
+        progress = NULL_PROGRESS
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     files = [str(p) for p in discover_files(paths, discovery)]
     size = max(1, min(CHUNK_FILES, -(-len(files) // max(jobs, 1))))
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
-    bar = _progress_bar(len(files) if progress and len(files) >= 20 else 0)
+    if len(files) < 20:
+        progress = NULL_PROGRESS  # a handful of files (a pre-commit run) finishes at once
+    progress.stage("refactor", total=len(files), unit="files")
     outcomes: list[FileOutcome] = []
     if jobs > 1 and len(chunks) > 1:
         # imported here: a run that fits one chunk never needs it
@@ -202,11 +193,11 @@ def refactor_paths(
                 _refactor_chunk, chunks, [options] * len(chunks), [mode] * len(chunks)
             ):
                 outcomes.extend(done)
-                bar.update(len(done))
+                progress.advance(len(done))
     else:
         for chunk in chunks:
             done = _refactor_chunk(chunk, options, mode)
             outcomes.extend(done)
-            bar.update(len(done))
-    bar.close()
+            progress.advance(len(done))
+    progress.close()
     return RefactorReport(tuple(outcomes), mode, options.max_complexity)

@@ -115,7 +115,13 @@ def refactor(
         _report_failures([outcome])
         sys.exit(1 if check and outcome.status in ("changed", "failed") else 0)
 
-    report = refactor_paths([Path(p) for p in paths], options, discovery, mode, n_jobs)
+    from moesuite.progress import command_progress
+
+    progress = command_progress()
+    report = refactor_paths(
+        [Path(p) for p in paths], options, discovery, mode, n_jobs, progress=progress
+    )
+    progress.close()
     if use_model:
         from codeassist.refactor.model import apply_model_refactors
 

@@ -13,6 +13,7 @@ import click
 
 from codeassist.defects.findings import DetectOptions
 from moesuite.commands.context import pass_settings
+from moesuite.progress import command_progress
 from moesuite.settings import Settings
 
 
@@ -50,7 +51,11 @@ def detect_defects(settings: Settings, paths, fmt, min_confidence, static, learn
 
     options = DetectOptions(static=static, learned=learned, min_confidence=min_confidence)
     stdin_text = sys.stdin.read() if "-" in paths else None
-    findings, line_texts = detect_paths(list(paths), options, stdin_text=stdin_text)
+    progress = command_progress()
+    findings, line_texts = detect_paths(
+        list(paths), options, stdin_text=stdin_text, progress=progress
+    )
+    progress.close()
     if fmt == "json":
         click.echo(json.dumps([f.to_dict() for f in findings], indent=2))
     elif fmt == "sarif":
@@ -87,7 +92,8 @@ def detect_defects(settings: Settings, paths, fmt, min_confidence, static, learn
     default=1,
     help="CPU threads; the shipped model records its own in training.json [1].",
 )
-def train_code_model_command(output, steps, seed, threads):
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def train_code_model_command(output, steps, seed, threads, fmt="text"):
     """Train the default code model (BPE + small MoE) on the installed packages."""
     import dataclasses
 
@@ -96,7 +102,14 @@ def train_code_model_command(output, steps, seed, threads):
     config = CodeModelConfig(seed=seed, threads=threads)
     if steps is not None:
         config = dataclasses.replace(config, steps=steps)
-    report = train_code_model(output or CODE_MODEL_DIR, config)
+    progress = command_progress()
+    report = train_code_model(output or CODE_MODEL_DIR, config, progress=progress)
+    progress.close()
+    if fmt == "json":
+        from dataclasses import asdict
+
+        click.echo(json.dumps(asdict(report), indent=2, default=str))
+        return
     click.echo(
         f"code model: {report.files} files, {report.characters} chars, "
         f"eval loss {report.initial_eval_loss:.3f} -> {report.eval_loss:.3f}, "
@@ -131,7 +144,10 @@ def train_defects(output, n_files, mutants, clean_per_file, validation_files, se
         validation_files=validation_files,
         seed=seed,
     )
-    click.echo(json.dumps(train_detector(output, config), indent=2))
+    progress = command_progress()
+    report = train_detector(output, config, progress=progress)
+    progress.close()
+    click.echo(json.dumps(report, indent=2))
 
 
 @click.command("calibrate-defects")
@@ -160,8 +176,12 @@ def calibrate_defects(directory, n_files, target):
     if target is not None:
         config = dataclasses.replace(config, false_alarm_target=target)
     directory = directory or DETECTOR_DIR
-    detector = calibrate_detector(load_detector(directory), load_code_model(), config)
+    progress = command_progress()
+    progress.stage("load models")
+    detector = load_detector(directory)
+    detector = calibrate_detector(detector, load_code_model(), config, progress=progress)
     save_calibration(detector, directory)
+    progress.close()
     click.echo(json.dumps(dict(detector.meta, threshold=detector.threshold), indent=2))
 
 
@@ -201,7 +221,9 @@ def evaluate_defects(n_files, mutants, seed, max_file_bytes, exclude, fmt):
         max_file_bytes=max_file_bytes,
         exclude_samples=tuple(samples),
     )
-    report = evaluate(config)
+    progress = command_progress()
+    report = evaluate(config, progress=progress)
+    progress.close()
     click.echo(json.dumps(report, indent=2) if fmt == "json" else render_table(report))
 
 

@@ -9,6 +9,7 @@ import click
 
 from fraud.pan import load_or_create_pan_key
 from moesuite.commands.context import pass_settings
+from moesuite.progress import command_progress
 from moesuite.settings import Settings
 
 # --- scoring, training, evaluation ---------------------------------------------------------
@@ -66,9 +67,16 @@ def score_transactions(settings, file, output, bundle, column_map, rejections, n
         with_sequence=False if no_sequence else None,
         pan_key=load_or_create_pan_key(settings.home),
     )
+    progress = command_progress()
     summary = score_file(
-        file, output, options, load_bundle(_bundle_path(settings, bundle)), settings.database_url
+        file,
+        output,
+        options,
+        load_bundle(_bundle_path(settings, bundle)),
+        settings.database_url,
+        progress=progress,
     )
+    progress.close()
     if fmt == "json":
         click.echo(json.dumps(summary.to_dict(), indent=2))
         return
@@ -115,6 +123,7 @@ def score_transactions(settings, file, output, bundle, column_map, rejections, n
     help="Self-supervised pretraining steps of the record model [default: 1000].",
 )
 @click.option("--column-map", help="Rename input columns: src=canonical,...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_settings
 def train_fraud_command(
     settings,
@@ -126,6 +135,7 @@ def train_fraud_command(
     no_sequence,
     sequence_steps,
     column_map,
+    fmt="text",
 ):
     """Train a fraud bundle on labelled transactions in FILE."""
     from fraud.training import TrainFraudOptions, review_labels, train_fraud
@@ -146,9 +156,15 @@ def train_fraud_command(
         pan_key=load_or_create_pan_key(settings.home),
         sequence_config=seq_config,
     )
-    bundle = train_fraud(file, options)
+    progress = command_progress()
+    bundle = train_fraud(file, options, progress=progress)
+    progress.stage("save bundle")
     path = bundle.save(output)
+    progress.close()
     m = bundle.metadata["metrics_calibration_block"]
+    if fmt == "json":
+        click.echo(json.dumps(_train_summary(bundle, path), indent=2, default=str))
+        return
     click.echo(f"bundle {bundle.version} written to {path}")
     click.echo(
         f"data {bundle.metadata['data_from']} .. {bundle.metadata['data_until']}, "
@@ -208,7 +224,11 @@ def evaluate_fraud_command(
         ablation=ablation,
         pan_key=load_or_create_pan_key(settings.home),
     )
-    report = evaluate_fraud(file, load_bundle(_bundle_path(settings, bundle)), options)
+    progress = command_progress()
+    report = evaluate_fraud(
+        file, load_bundle(_bundle_path(settings, bundle)), options, progress=progress
+    )
+    progress.close()
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
         return
@@ -224,6 +244,22 @@ def evaluate_fraud_command(
         )
     if report.files:
         click.echo(f"report: {Path(output) / 'report.md'}")
+
+
+def _train_summary(bundle, path: Path) -> dict:
+    """train-fraud's --format json document."""
+    meta = bundle.metadata
+    m = meta["metrics_calibration_block"]
+    return {
+        "version": bundle.version,
+        "path": str(path),
+        "data_from": meta["data_from"],
+        "data_until": meta["data_until"],
+        "labelled_rows": meta["labelled_rows"],
+        "frauds": meta["frauds"],
+        "calibration_block": {"auc_roc": m["auc_roc"], "average_precision": m["average_precision"]},
+        "thresholds": {"review": bundle.thresholds.review, "decline": bundle.thresholds.decline},
+    }
 
 
 def _has_review_db(settings: Settings) -> bool:
@@ -252,7 +288,16 @@ def _has_review_db(settings: Settings) -> bool:
     "--fraud-rate", type=float, default=0.005, show_default=True, help="Fraud share, 0.001-0.01."
 )
 @click.option("--with-pan", is_flag=True, help="Add a test card-number column (pan).")
-def simulate_transactions(output, rows, customers, merchants, days, seed, fraud_rate, with_pan):
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="Summary format (with -o - the summary goes to stderr).",
+)
+def simulate_transactions(
+    output, rows, customers, merchants, days, seed, fraud_rate, with_pan, fmt="text"
+):
     """Write a seeded, labelled synthetic transaction file with five fraud scenarios."""
     from fraud.simulate import SimulationConfig, write_simulation
 
@@ -268,6 +313,16 @@ def simulate_transactions(output, rows, customers, merchants, days, seed, fraud_
     summary = write_simulation(config, output)
     # With -o - the data owns stdout, so the summary goes to stderr.
     err = output == "-"
+    if fmt == "json":
+        document = {
+            "rows": summary.rows,
+            "fraud_rows": summary.fraud_rows,
+            "fraud_rate": summary.fraud_rate,
+            "per_scenario": dict(summary.per_scenario),
+            "path": None if err else str(summary.path),
+        }
+        click.echo(json.dumps(document, indent=2), err=err)
+        return
     click.echo(
         f"{summary.rows} rows, {summary.fraud_rows} fraud ({summary.fraud_rate:.3%})", err=err
     )

@@ -10,9 +10,26 @@ from typing import Any
 import click
 
 from moesuite.commands.context import pass_settings
+from moesuite.formats import echo_json, format_option
 from moesuite.settings import Settings
-from workers.app import QUEUES, run_worker
-from workers.client import JobClient
+
+# The worker's queue names, kept here so that `moesuite --help` need not import Celery
+# (tests/test_cli_jobs_format.py checks them against workers.app.QUEUES).
+QUEUES = ("fraud", "code", "train")
+
+
+def _client(settings: Settings):  # noqa: ANN202 - JobClient imports Celery
+    from workers.client import JobClient
+
+    return JobClient(settings)
+
+
+def _echo_job(job_id: str, kind: str, fmt: str) -> None:
+    if fmt == "json":
+        echo_json({"job_id": job_id, "kind": kind})
+    else:
+        click.echo(job_id)
+
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -82,6 +99,8 @@ def worker(
     # One torch/BLAS thread per worker process: several busy processes share the cores.
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    from workers.app import run_worker
+
     names = [q.strip() for q in queues.split(",") if q.strip()]
     run_worker(settings, names, concurrency, pool, loglevel, hostname)
 
@@ -93,7 +112,7 @@ def jobs() -> None:
 
 @jobs.group("submit")
 def submit() -> None:
-    """Queue a job; prints its id."""
+    """Queue a job; prints its id (--format json: {"job_id": ..., "kind": ...})."""
 
 
 @submit.command("score")
@@ -106,13 +125,15 @@ def submit() -> None:
     help="Scored rows (.csv or .parquet); default <FILE stem>.scored.parquet.",
 )
 @_OPTION
+@format_option("text", "json")
 @pass_settings
 def submit_score(
-    settings: Settings, path: Path, output: Path | None, option_pairs: tuple[str, ...]
+    settings: Settings, path: Path, output: Path | None, option_pairs: tuple[str, ...], fmt: str
 ) -> None:
     """Score a transaction FILE, fanned out over the workers by customer."""
     output = output or path.with_name(f"{path.stem}.scored.parquet")
-    click.echo(JobClient(settings).submit_score(path, output, _options(option_pairs)))
+    job_id = _client(settings).submit_score(path, output, _options(option_pairs))
+    _echo_job(job_id, "score", fmt)
 
 
 @submit.command("refactor")
@@ -125,21 +146,24 @@ def submit_score(
     help="Where to write the result; default: rewrite PATH in place.",
 )
 @_OPTION
+@format_option("text", "json")
 @pass_settings
 def submit_refactor(
-    settings: Settings, path: Path, output: Path | None, option_pairs: tuple[str, ...]
+    settings: Settings, path: Path, output: Path | None, option_pairs: tuple[str, ...], fmt: str
 ) -> None:
     """Refactor one Python file."""
-    click.echo(JobClient(settings).submit_refactor(path, output, _options(option_pairs)))
+    job_id = _client(settings).submit_refactor(path, output, _options(option_pairs))
+    _echo_job(job_id, "refactor", fmt)
 
 
 @submit.command("detect")
 @click.argument("path", type=_FILE)
 @_OPTION
+@format_option("text", "json")
 @pass_settings
-def submit_detect(settings: Settings, path: Path, option_pairs: tuple[str, ...]) -> None:
+def submit_detect(settings: Settings, path: Path, option_pairs: tuple[str, ...], fmt: str) -> None:
     """Detect suspected defects in one Python file."""
-    click.echo(JobClient(settings).submit_detect(path, _options(option_pairs)))
+    _echo_job(_client(settings).submit_detect(path, _options(option_pairs)), "detect", fmt)
 
 
 @submit.command("train")
@@ -152,13 +176,14 @@ def submit_detect(settings: Settings, path: Path, option_pairs: tuple[str, ...])
     help="Bundle directory; default <home>/fraud-bundle.",
 )
 @_OPTION
+@format_option("text", "json")
 @pass_settings
 def submit_train(
-    settings: Settings, path: Path, output: Path | None, option_pairs: tuple[str, ...]
+    settings: Settings, path: Path, output: Path | None, option_pairs: tuple[str, ...], fmt: str
 ) -> None:
     """Train a fraud bundle from a labelled transaction FILE."""
     output = output or settings.home / "fraud-bundle"
-    click.echo(JobClient(settings).submit_train(path, output, _options(option_pairs)))
+    _echo_job(_client(settings).submit_train(path, output, _options(option_pairs)), "train", fmt)
 
 
 @jobs.command("status")
@@ -166,7 +191,7 @@ def submit_train(
 @pass_settings
 def status(settings: Settings, job_id: str) -> None:
     """Show a job's state and progress as JSON."""
-    _echo_json(JobClient(settings).status(job_id).to_dict())
+    _echo_json(_client(settings).status(job_id).to_dict())
 
 
 @jobs.command("result")
@@ -181,7 +206,7 @@ def status(settings: Settings, job_id: str) -> None:
 @pass_settings
 def result(settings: Settings, job_id: str, wait: float) -> None:
     """Print a finished job's result as JSON; exit 1 when it is an error result."""
-    value = JobClient(settings).result(job_id, timeout=wait or 0.01)
+    value = _client(settings).result(job_id, timeout=wait or 0.01)
     _echo_json(value)
     if not value.get("ok", True):
         raise SystemExit(1)
@@ -189,11 +214,15 @@ def result(settings: Settings, job_id: str, wait: float) -> None:
 
 @jobs.command("cancel")
 @click.argument("job_id")
+@format_option("text", "json")
 @pass_settings
-def cancel(settings: Settings, job_id: str) -> None:
+def cancel(settings: Settings, job_id: str, fmt: str) -> None:
     """Cancel a queued or running job."""
-    JobClient(settings).cancel(job_id)
-    click.echo(f"cancelled {job_id}")
+    _client(settings).cancel(job_id)
+    if fmt == "json":
+        echo_json({"job_id": job_id, "cancelled": True})
+    else:
+        click.echo(f"cancelled {job_id}")
 
 
 COMMANDS: list[click.Command] = [worker, jobs]

@@ -37,8 +37,14 @@ def model() -> None:
 )
 @click.option("--vocab-size", type=int, help="Tokenizer vocabulary [default: the preset's].")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def build(
-    preset: str, output: Path, corpus: tuple[Path, ...], vocab_size: int | None, seed: int
+    preset: str,
+    output: Path,
+    corpus: tuple[Path, ...],
+    vocab_size: int | None,
+    seed: int,
+    fmt: str = "text",
 ) -> None:
     """Build a randomly initialised DeepSeek-V3-style MoE with a BPE tokenizer into OUTPUT."""
     from core_model.corpus import read_corpus, stdlib_dir
@@ -47,7 +53,10 @@ def build(
     texts = read_corpus(corpus or [stdlib_dir()], max_bytes=4_000_000, seed=seed)
     built = build_text_model(PRESETS[preset], texts, vocab_size=vocab_size, seed=seed)
     save(built, output)
-    click.echo(f"built {preset} model in {output}")
+    if fmt == "json":
+        click.echo(json.dumps({"preset": preset, "output": str(output)}, indent=2))
+    else:
+        click.echo(f"built {preset} model in {output}")
 
 
 @model.command("info")
@@ -144,6 +153,7 @@ def generate_cmd(
 @click.option("--lr", type=float, default=3e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def train_cmd(
     path: Path,
     corpus: tuple[Path, ...],
@@ -154,6 +164,7 @@ def train_cmd(
     lr: float,
     seed: int,
     checkpoint_dir: Path | None,
+    fmt: str = "text",
 ) -> None:
     """Train the causal LM at PATH on a text corpus and save it to OUTPUT."""
     from core_model.corpus import read_corpus, stdlib_dir
@@ -172,6 +183,11 @@ def train_cmd(
     )
     result = train_lm(loaded, texts, config)
     save(loaded, output)
+    if fmt == "json":
+        document = {k: v for k, v in dataclasses.asdict(result).items() if k != "train_losses"}
+        document["output"] = str(output)
+        click.echo(json.dumps(document, indent=2, default=str))
+        return
     click.echo(
         f"eval loss {result.initial_eval_loss:.3f} -> {result.eval_loss:.3f} in "
         f"{result.steps} steps ({result.seconds:.0f} s); max expert load "

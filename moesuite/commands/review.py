@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from fraud.review.queue import claim_next, decide, escalate, export_labels, rele
 from fraud.review.stats import review_stats
 from fraud.review.views import LIST_FILTERS, CaseDetail, CaseView, describe_case, list_cases
 from moesuite.commands.context import pass_settings
+from moesuite.formats import echo_json, format_option
 from moesuite.settings import Settings
 
 analyst_option = click.option(
@@ -56,7 +58,10 @@ _HEADER = (
 )
 
 
-def _echo_case(case: CaseView, verb: str) -> None:
+def _echo_case(case: CaseView, verb: str, fmt: str = "text") -> None:
+    if fmt == "json":
+        echo_json({"case": asdict(case)})
+        return
     lease = f" until {_when(case.lease_expires_at)}" if case.lease_expires_at else ""
     click.echo(f"case {case.id} ({case.transaction_id}) {verb}: {case.status}{lease}")
 
@@ -91,15 +96,19 @@ def list_command(settings: Settings, status, min_score, analyst, limit, fmt) -> 
 
 @review.command("next")
 @analyst_option
+@format_option("text", "json")
 @pass_settings
-def next_command(settings: Settings, analyst: str) -> None:
-    """Claim the highest-priority open or escalated case."""
+def next_command(settings: Settings, analyst: str, fmt: str) -> None:
+    """Claim the highest-priority open or escalated case; exit 1 when the queue is empty."""
     engine, config = _open(settings)
     case = claim_next(engine, analyst, config=config)
     if case is None:
-        click.echo("queue is empty")
-        return
-    _echo_case(case, f"claimed by {analyst}")
+        if fmt == "json":
+            echo_json({"case": None})
+        else:
+            click.echo("queue is empty")
+        sys.exit(1)  # nothing to do: lets `while moesuite review next; do ...` stop
+    _echo_case(case, f"claimed by {analyst}", fmt)
 
 
 def _render_detail(detail: CaseDetail) -> None:
@@ -164,8 +173,11 @@ def show_command(settings: Settings, case_id: int, fmt: str) -> None:
     type=int,
     help="Refuse if the case changed since this version (shown by `review show`).",
 )
+@format_option("text", "json")
 @pass_settings
-def decide_command(settings: Settings, case_id, label, analyst, note, expected_version) -> None:
+def decide_command(
+    settings: Settings, case_id, label, analyst, note, expected_version, fmt
+) -> None:
     """Resolve a case you hold as fraud or legit."""
     engine, config = _open(settings)
     case = decide(
@@ -177,29 +189,31 @@ def decide_command(settings: Settings, case_id, label, analyst, note, expected_v
         expected_version=expected_version,
         config=config,
     )
-    _echo_case(case, f"decided {case.resolution} by {analyst}")
+    _echo_case(case, f"decided {case.resolution} by {analyst}", fmt)
 
 
 @review.command("release")
 @click.argument("case_id", type=int)
 @analyst_option
 @click.option("--note", help="Why (kept in the audit trail).")
+@format_option("text", "json")
 @pass_settings
-def release_command(settings: Settings, case_id, analyst, note) -> None:
+def release_command(settings: Settings, case_id, analyst, note, fmt) -> None:
     """Give a case you hold back to the queue."""
     engine, config = _open(settings)
-    _echo_case(release(engine, case_id, analyst, note=note, config=config), "released")
+    _echo_case(release(engine, case_id, analyst, note=note, config=config), "released", fmt)
 
 
 @review.command("escalate")
 @click.argument("case_id", type=int)
 @analyst_option
 @click.option("--note", help="Why (kept in the audit trail).")
+@format_option("text", "json")
 @pass_settings
-def escalate_command(settings: Settings, case_id, analyst, note) -> None:
+def escalate_command(settings: Settings, case_id, analyst, note, fmt) -> None:
     """Escalate a case you hold to senior review."""
     engine, config = _open(settings)
-    _echo_case(escalate(engine, case_id, analyst, note=note, config=config), "escalated")
+    _echo_case(escalate(engine, case_id, analyst, note=note, config=config), "escalated", fmt)
 
 
 @review.command("stats")
@@ -239,18 +253,23 @@ def stats_command(settings: Settings, fmt: str) -> None:
     type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
     help="Only decisions after this time (UTC when no offset is given).",
 )
+@format_option("text", "json")
 @pass_settings
-def export_labels_command(settings: Settings, output: Path | None, since) -> None:
+def export_labels_command(settings: Settings, output: Path | None, since, fmt: str) -> None:
     """Export analyst decisions as training labels."""
     engine, _ = _open(settings)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     rows = export_labels(engine, since=since)
     if output is None:
-        click.echo(render_labels(rows, "csv"), nl=False)
+        # The labels are the output: CSV, or with --format json a JSON Lines stream.
+        click.echo(render_labels(rows, "jsonl" if fmt == "json" else "csv"), nl=False)
         return
     write_labels(rows, output)
-    click.echo(f"wrote {len(rows)} labels to {output}")
+    if fmt == "json":
+        echo_json({"labels": len(rows), "output": str(output)})
+    else:
+        click.echo(f"wrote {len(rows)} labels to {output}")
 
 
 @click.group("db")
@@ -260,11 +279,15 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
+@format_option("text", "json")
 @pass_settings
-def upgrade_command(settings: Settings, revision: str) -> None:
+def upgrade_command(settings: Settings, revision: str, fmt: str) -> None:
     """Apply the schema migrations (they also run on first use)."""
     upgrade_database(create_review_engine(settings.database_url), revision)
-    click.echo(f"review database at {revision}")
+    if fmt == "json":
+        echo_json({"revision": revision})
+    else:
+        click.echo(f"review database at {revision}")
 
 
 COMMANDS: list[click.Command] = [review, db]
