@@ -14,7 +14,7 @@ import click
 from codeassist.errors import CodeassistError
 from core_model.errors import CoreModelError
 from fraud.errors import FraudError
-from moesuite.commands import code, defects, fraud, jobs, model, review
+from moesuite.commands import code, defects, fraud, jobs, model, review, web
 from moesuite.settings import SettingsError, load_settings
 from workers.errors import WorkersError
 
@@ -64,7 +64,7 @@ def cli(ctx: click.Context, config_file, home, database_url, broker_url, result_
         raise UserError(str(exc)) from exc
 
 
-for _module in (model, fraud, review, code, defects, jobs):
+for _module in (model, fraud, review, code, defects, jobs, web):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
