@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,7 +85,7 @@ def _migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-_migrated: set[str] = set()
+_migrated: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def open_store(database_url: str) -> Engine:
@@ -94,7 +95,7 @@ def open_store(database_url: str) -> Engine:
         ReviewDatabaseError: The database cannot be reached or migrated.
     """
     engine = get_engine(database_url)
-    if database_url not in _migrated:
+    if engine not in _migrated:
         try:
             _migrate(engine)
         except SQLAlchemyError as exc:
@@ -103,7 +104,7 @@ def open_store(database_url: str) -> Engine:
             raise ReviewDatabaseError(
                 f"cannot migrate the web tables: {str(exc).splitlines()[0]}"
             ) from exc
-        _migrated.add(database_url)
+        _migrated.add(engine)
     return engine
 
 
