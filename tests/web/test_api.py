@@ -248,3 +248,14 @@ def test_score_matches_score_one_and_opens_a_case(web, fraud_bundle, tmp_path):
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
     metrics = web.client.get("/metrics", headers=web.auth("admin")).text
     assert 'moesuite_scores_total{band="review"} 1.0' in metrics
+
+
+def test_score_refuses_times_outside_the_supported_range_with_422(sqlite_web):
+    # Found by schemathesis: year 247 overflowed pandas' nanosecond timestamps (a 500).
+    answer = sqlite_web.client.post(
+        "/v1/score",
+        headers=sqlite_web.auth("score"),
+        json={**SUSPICIOUS, "timestamp": "0247-04-25T21:38:01-18:10"},
+    )
+    assert answer.status_code == 422
+    assert "timestamp" in answer.json()["error"]["message"]

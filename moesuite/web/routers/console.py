@@ -7,9 +7,10 @@ message saying what happened.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
 from fraud.review.errors import (
@@ -25,6 +26,8 @@ from moesuite.web.security import checked_form, signed_in
 from moesuite.web.state import WebState, web_state
 from moesuite.web.store import Principal
 
+# Ids fit the database's integer column (larger ones would overflow the driver).
+CaseId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/console", include_in_schema=False)
 # Fixed texts for redirects (?done=...): nothing from the query is echoed into the page.
 DONE_MESSAGES = {
@@ -146,7 +149,7 @@ def _case_page(
 @router.get("/cases/{case_id}")
 def case_page(
     request: Request,
-    case_id: int,
+    case_id: CaseId,
     me: Principal = Depends(signed_in),
     state: WebState = Depends(web_state),
 ) -> Response:
@@ -185,7 +188,7 @@ def _act(request: Request, state: WebState, case_id: int, action) -> Response:  
 @router.post("/cases/{case_id}/decide")
 def decide(
     request: Request,
-    case_id: int,
+    case_id: CaseId,
     form: dict = Depends(checked_form),
     me: Principal = Depends(signed_in),
     state: WebState = Depends(web_state),
@@ -219,7 +222,7 @@ def decide(
 @router.post("/cases/{case_id}/release")
 def release(
     request: Request,
-    case_id: int,
+    case_id: CaseId,
     form: dict = Depends(checked_form),
     me: Principal = Depends(signed_in),
     state: WebState = Depends(web_state),
@@ -239,7 +242,7 @@ def release(
 @router.post("/cases/{case_id}/escalate")
 def escalate(
     request: Request,
-    case_id: int,
+    case_id: CaseId,
     form: dict = Depends(checked_form),
     me: Principal = Depends(signed_in),
     state: WebState = Depends(web_state),

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Path as PathParam
 
 from fraud.review.views import CaseView
 from moesuite.web.schemas import (
@@ -26,6 +27,8 @@ from moesuite.web.security import require_scope
 from moesuite.web.state import WebState, web_state
 from moesuite.web.store import Principal
 
+# Ids fit the database's integer column (larger ones would overflow the driver).
+CaseId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/v1/review", tags=["review"], responses=ERROR_RESPONSES)
 reviewer = require_scope("review")
 Status = Literal["open", "claimed", "escalated", "resolved", "active", "all"]
@@ -100,7 +103,7 @@ def claim_next(
 
 @router.get("/cases/{case_id}", response_model=CaseDetailOut)
 def show(
-    case_id: int, _: Principal = Depends(reviewer), state: WebState = Depends(web_state)
+    case_id: CaseId, _: Principal = Depends(reviewer), state: WebState = Depends(web_state)
 ) -> CaseDetailOut:
     """The case, its audit trail and the customer's recent history."""
     from fraud.review.views import describe_case
@@ -116,7 +119,7 @@ def show(
 
 @router.post("/cases/{case_id}/decide", response_model=CaseOut)
 def decide(
-    case_id: int,
+    case_id: CaseId,
     body: DecisionIn,
     principal: Principal = Depends(reviewer),
     state: WebState = Depends(web_state),
@@ -138,7 +141,7 @@ def decide(
 
 @router.post("/cases/{case_id}/release", response_model=CaseOut)
 def release(
-    case_id: int,
+    case_id: CaseId,
     body: NoteIn | None = None,
     principal: Principal = Depends(reviewer),
     state: WebState = Depends(web_state),
@@ -154,7 +157,7 @@ def release(
 
 @router.post("/cases/{case_id}/escalate", response_model=CaseOut)
 def escalate(
-    case_id: int,
+    case_id: CaseId,
     body: NoteIn | None = None,
     principal: Principal = Depends(reviewer),
     state: WebState = Depends(web_state),
