@@ -24,17 +24,17 @@ SCOPES = ("score", "jobs", "review", "code", "admin")
 
 
 def seed_cases(engine, n: int = 6, now: datetime | None = None) -> list[int]:
-    """``n`` review cases (customer cust-0 has three earlier transactions); returns the ids."""
+    """``n`` review cases (cust-0 has three earlier transactions, cust-1 two); returns the ids."""
     now = now or datetime.now(UTC)
     history = pd.DataFrame(
         {
-            "transaction_id": [f"h-{i}" for i in range(3)],
-            "timestamp": [now - timedelta(days=3 - i) for i in range(3)],
-            "customer_id": ["cust-0"] * 3,
-            "amount": [12.5, 40.0, 18.25],
-            "merchant_id": ["m-7", "m-8", "m-7"],
-            "terminal_id": ["t-1", "t-2", "t-1"],
-            "country": ["DE"] * 3,
+            "transaction_id": [f"h-{i}" for i in range(5)],
+            "timestamp": [now - timedelta(days=5 - i) for i in range(5)],
+            "customer_id": ["cust-0"] * 3 + ["cust-1"] * 2,
+            "amount": [12.5, 40.0, 18.25, 75.0, 9.99],
+            "merchant_id": ["m-7", "m-8", "m-7", "m-1", "m-2"],
+            "terminal_id": ["t-1", "t-2", "t-1", "t-5", "t-6"],
+            "country": ["DE"] * 5,
         }
     )
     record_transactions(engine, history)
@@ -104,6 +104,7 @@ def build_web(
     options: WebOptions | None = None,
     bundle_loader=None,
     job_client_factory=None,
+    cases: int = 6,
 ) -> Web:
     settings = load_settings(overrides={"home": str(home), "database_url": database_url}, env={})
     app = create_app(
@@ -117,6 +118,6 @@ def build_web(
     tokens["review-bob"] = create_token(engine, "t-bob", ("review",), identity="bob")
     for name, role in (("ann", "analyst"), ("bob", "analyst"), ("lee", "lead")):
         create_user(engine, name, role, PASSWORD)
-    case_ids = seed_cases(engine)
+    case_ids = seed_cases(engine, cases)
     client = TestClient(app, raise_server_exceptions=False)
     return Web(app=app, client=client, tokens=tokens, case_ids=case_ids, home=home)
