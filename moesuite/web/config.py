@@ -23,6 +23,8 @@ class WebOptions:
         session_hours: How long a console session lasts.
         cookie_secure: Send cookies only over HTTPS (set it behind a TLS proxy).
         result_wait_max_s: Longest ``?wait=`` a job-result request may ask for.
+        token_cache_s: How long a verified API token is trusted without asking the database
+            again; a revoked token stops working within this time.
     """
 
     max_body_bytes: int = 1_000_000
@@ -33,6 +35,7 @@ class WebOptions:
     session_hours: float = 8.0
     cookie_secure: bool = False
     result_wait_max_s: float = 30.0
+    token_cache_s: float = 2.0
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_upload_bytes", "rate_burst"):
@@ -41,8 +44,9 @@ class WebOptions:
         for name in ("rate_per_minute", "login_attempts_per_minute", "session_hours"):
             if not getattr(self, name) > 0:
                 raise WebConfigError(name, f"must be > 0, got {getattr(self, name)!r}")
-        if self.result_wait_max_s < 0:
-            raise WebConfigError("result_wait_max_s", "must be >= 0")
+        for name in ("result_wait_max_s", "token_cache_s"):
+            if getattr(self, name) < 0:
+                raise WebConfigError(name, "must be >= 0")
 
 
 def web_options_from_mapping(section: Mapping[str, Any]) -> WebOptions:

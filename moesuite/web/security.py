@@ -7,16 +7,24 @@ reads credentials. Rate limits are charged here too, per caller.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from moesuite.web.errors import AuthError, ForbiddenError, WebError
 from moesuite.web.state import WebState, web_state
-from moesuite.web.store import Principal, same_secret, session_principal, token_principal
+from moesuite.web.store import (
+    Principal,
+    same_secret,
+    session_principal,
+    token_digest,
+    token_principal,
+)
 
 SESSION_COOKIE = "moesuite_session"
 LOGIN_CSRF_COOKIE = "moesuite_login_csrf"
@@ -49,10 +57,26 @@ def _charge(state: WebState, key: str) -> None:
         raise RateLimited(wait)
 
 
+async def _verified_token(state: WebState, secret: str) -> Principal | None:
+    """The token's principal; verified ones are kept ``token_cache_s`` seconds (async: no
+    thread hop on the hot path of every API call)."""
+    key = token_digest(secret)
+    now = time.monotonic()
+    cached = state.token_cache.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    principal = await run_in_threadpool(token_principal, state.engine, secret)
+    if principal is not None and state.options.token_cache_s > 0:
+        if len(state.token_cache) > 10_000:
+            state.token_cache.clear()
+        state.token_cache[key] = (now + state.options.token_cache_s, principal)
+    return principal
+
+
 def require_scope(scope: str) -> Callable[..., Principal]:
     """Dependency: a bearer token with ``scope`` (or ``admin``); 401 without one, 403 if lacking."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
         state: WebState = Depends(web_state),
@@ -64,7 +88,7 @@ def require_scope(scope: str) -> Callable[..., Principal]:
                 "this endpoint needs an API token: send 'Authorization: Bearer <token>' "
                 "(create one with `moesuite auth create-token`)"
             )
-        principal = token_principal(state.engine, credentials.credentials)
+        principal = await _verified_token(state, credentials.credentials)
         if principal is None:
             client = request.client.host if request.client else "unknown"
             _charge(state, f"anon:{client}")

@@ -35,6 +35,7 @@ class WebState:
     limiter: RateLimiter
     login_limiter: RateLimiter
     metrics: ServiceMetrics
+    token_cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
     _bundle: Any = None
     _jobs: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -66,6 +67,6 @@ class WebState:
             self._jobs.close()
 
 
-def web_state(request: Request) -> WebState:
+async def web_state(request: Request) -> WebState:
     """FastAPI dependency: the app's `WebState`."""
     return request.app.state.web

@@ -68,6 +68,11 @@ class TokenInfo:
     revoked: bool
 
 
+def token_digest(secret: str) -> str:
+    """The stored form of a token or session secret (SHA-256, hex)."""
+    return _digest(secret)
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 

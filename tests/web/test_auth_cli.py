@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from alembic import command
 from alembic.config import Config
 from click.testing import CliRunner
@@ -12,6 +14,7 @@ from fraud.review.db import dispose_engines, get_engine
 from moesuite.cli import cli
 from moesuite.settings import load_settings
 from moesuite.web.app import create_app
+from moesuite.web.config import WebOptions
 from moesuite.web.store import MIGRATIONS_DIR, open_store
 
 
@@ -32,11 +35,12 @@ def test_created_token_works_with_its_scope_only_until_revoked(tmp_path):
         overrides={"home": str(tmp_path), "database_url": f"sqlite:///{tmp_path / 's.db'}"},
         env={},
     )
-    client = TestClient(create_app(settings))
+    client = TestClient(create_app(settings, WebOptions(token_cache_s=0.3)))
     headers = {"Authorization": f"Bearer {secret}"}
     assert client.get("/v1/review/stats", headers=headers).status_code == 200
     assert client.post("/v1/refactor", headers=headers, json={"source": ""}).status_code == 403
     assert _run(tmp_path, "auth", "revoke-token", "backend").exit_code == 0
+    time.sleep(0.4)  # a verified token is trusted for token_cache_s without a database query
     assert client.get("/v1/review/stats", headers=headers).status_code == 401
     dispose_engines()
 
