@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-WIDTH = 560
+# Small enough that 12-unit text stays readable when a card shrinks the chart to ~360 px.
+WIDTH = 420
 HEIGHT = 200
-_PAD_LEFT, _PAD_RIGHT, _PAD_TOP, _PAD_BOTTOM = 44, 12, 16, 40
+_PAD_LEFT, _PAD_RIGHT, _PAD_TOP, _PAD_BOTTOM = 44, 12, 26, 36
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,13 @@ class DecisionIn(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
 
 
+class ReassignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    analyst: str = Field(min_length=1, max_length=128)
+    note: str | None = Field(default=None, max_length=4000)
+
+
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

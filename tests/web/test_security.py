@@ -28,14 +28,15 @@ def _api_routes(client) -> list[tuple[str, str, str]]:
             .replace("{kind}", "score")
         )
         for method, operation in operations.items():
-            scope = "admin" if path == "/metrics" else NEEDED_SCOPE[operation["tags"][0]]
+            admin_only = path == "/metrics" or path.endswith("/reassign")
+            scope = "admin" if admin_only else NEEDED_SCOPE[operation["tags"][0]]
             routes.append((method.upper(), concrete, scope))
     return routes
 
 
 def test_every_api_endpoint_needs_a_token_and_its_scope(sqlite_web):
     routes = _api_routes(sqlite_web.client)
-    assert len(routes) == 16  # metrics, score, 8 review, 4 jobs, 2 code
+    assert len(routes) == 17  # metrics, score, 9 review, 4 jobs, 2 code
     for method, path, scope in routes:
         anonymous = sqlite_web.client.request(method, path)
         assert anonymous.status_code == 401, (method, path, anonymous.text)
@@ -203,3 +204,38 @@ def test_analysts_see_their_own_stats_and_leads_everyone(sqlite_web, role, sees_
     sqlite_web.login(client, "ann" if role == "analyst" else "lee")
     page = client.get("/console/dashboard").text
     assert ('<th scope="row">bob</th>' in page) is sees_bob
+
+
+def test_only_leads_reassign_and_the_new_holder_can_decide(sqlite_web):
+    bob_case = sqlite_web.client.post(
+        "/v1/review/next", headers=sqlite_web.auth("review-bob")
+    ).json()
+    path = f"/console/cases/{bob_case['id']}"
+    ann = TestClient(sqlite_web.app)
+    ann_csrf = sqlite_web.login(ann, "ann")
+    assert "Reassign to analyst" not in ann.get(path).text
+    refused = ann.post(f"{path}/reassign", data={"csrf_token": ann_csrf, "analyst": "ann"})
+    assert refused.status_code == 403
+    api = sqlite_web.client.post(
+        f"/v1/review/cases/{bob_case['id']}/reassign",
+        headers=sqlite_web.auth("review"),
+        json={"analyst": "ann"},
+    )
+    assert api.status_code == 403
+
+    lee = TestClient(sqlite_web.app)
+    lee_csrf = sqlite_web.login(lee, "lee")
+    done = lee.post(
+        f"{path}/reassign", data={"csrf_token": lee_csrf, "analyst": "ann", "note": "bob is out"}
+    )
+    assert "Case reassigned." in done.text and "held by <strong>ann</strong>" in done.text
+    decided = ann.post(f"{path}/decide", data={"csrf_token": ann_csrf, "label": "legit"})
+    assert "Decision recorded." in decided.text
+    events = sqlite_web.client.get(
+        f"/v1/review/cases/{bob_case['id']}", headers=sqlite_web.auth("review")
+    ).json()["events"]
+    assert [(e["actor"], e["kind"]) for e in events[-2:]] == [
+        ("lee", "reassigned"),
+        ("ann", "resolved"),
+    ]
+    assert events[-2]["changes"] == {"analyst": ["bob", "ann"]}

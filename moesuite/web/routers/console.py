@@ -22,19 +22,21 @@ from fraud.review.errors import (
 )
 from moesuite.web.charts import bar_chart, timeline
 from moesuite.web.pages import render
-from moesuite.web.security import checked_form, signed_in
+from moesuite.web.security import checked_form, require_user, signed_in
 from moesuite.web.state import WebState, web_state
 from moesuite.web.store import Principal
 
 # Ids fit the database's integer column (larger ones would overflow the driver).
 CaseId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/console", include_in_schema=False)
+leads = require_user("lead", "admin")
 # Fixed texts for redirects (?done=...): nothing from the query is echoed into the page.
 DONE_MESSAGES = {
     "decided": "Decision recorded.",
     "released": "Case released back to the queue.",
     "escalated": "Case escalated for senior review.",
     "empty": "The queue is empty: no case to take.",
+    "reassigned": "Case reassigned.",
 }
 _STATUSES = ("active", "open", "claimed", "escalated", "resolved", "all")
 
@@ -259,6 +261,28 @@ def escalate(
     return failed or RedirectResponse("/console/?done=escalated", status_code=303)
 
 
+@router.post("/cases/{case_id}/reassign")
+def reassign(
+    request: Request,
+    case_id: CaseId,
+    form: dict = Depends(checked_form),
+    me: Principal = Depends(leads),
+    state: WebState = Depends(web_state),
+) -> Response:
+    from fraud.review.assignment import reassign
+
+    analyst = (form.get("analyst") or "").strip()[:128]
+    note = (form.get("note") or "").strip()[:4000] or None
+    if not analyst:
+        return _case_page(request, state, case_id, alert="Name the analyst first.", status=422)
+    failed = _act(
+        request, state, case_id,
+        lambda: reassign(state.engine, case_id, me.identity, analyst, note=note,
+                         config=state.review),
+    )  # fmt: skip
+    return failed or RedirectResponse(f"/console/cases/{case_id}?done=reassigned", status_code=303)
+
+
 @router.get("/dashboard")
 def dashboard(
     request: Request,
@@ -276,7 +300,8 @@ def dashboard(
         for name, counts in figures.decisions_per_day.items()
         if me.role in ("lead", "admin") or name == me.identity
     }
-    day_labels = [f"{d:%m-%d}" for d in figures.days]
+    day_labels = [f"{d:%d}" for d in figures.days]  # day of month; the caption names the span
+    span = f"{figures.days[0]:%Y-%m-%d} to {figures.days[-1]:%Y-%m-%d}, UTC"
     totals = [sum(c[i] for c in per_analyst.values()) for i in range(len(figures.days))]
     charts = {
         "backlog": bar_chart(
@@ -288,9 +313,9 @@ def dashboard(
             [stats.sla_at_risk, stats.sla_breached, stats.resolved_late],
             tones=["warn", "bad", "bad"],
         ),
-        "decisions": bar_chart("Decisions per day", day_labels, totals),
+        "decisions": bar_chart(f"Decisions per day ({span})", day_labels, totals),
         "fraud": bar_chart(
-            "Fraud found per day",
+            f"Fraud found per day ({span})",
             day_labels,
             figures.fraud_per_day,
             tones=["bad"] * len(day_labels),

@@ -21,6 +21,7 @@ from moesuite.web.schemas import (
     DecisionIn,
     LabelOut,
     NoteIn,
+    ReassignIn,
     StatsOut,
 )
 from moesuite.web.security import require_scope
@@ -31,6 +32,7 @@ from moesuite.web.store import Principal
 CaseId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/v1/review", tags=["review"], responses=ERROR_RESPONSES)
 reviewer = require_scope("review")
+administrator = require_scope("admin")
 Status = Literal["open", "claimed", "escalated", "resolved", "active", "all"]
 
 
@@ -169,6 +171,24 @@ def escalate(
     return case_out(
         escalate(state.engine, case_id, principal.identity, note=note, config=state.review)
     )
+
+
+@router.post("/cases/{case_id}/reassign", response_model=CaseOut)
+def reassign(
+    case_id: CaseId,
+    body: ReassignIn,
+    principal: Principal = Depends(administrator),
+    state: WebState = Depends(web_state),
+) -> CaseOut:
+    """Give a pending case to another analyst with a fresh lease (admin scope: a lead's act)."""
+    from fraud.review.assignment import reassign
+
+    return case_out(
+        reassign(
+            state.engine, case_id, principal.identity, body.analyst, note=body.note,
+            config=state.review,
+        )
+    )  # fmt: skip
 
 
 @router.get("/stats", response_model=StatsOut)
