@@ -1,4 +1,4 @@
-"""`moesuite auth` through click's CliRunner, and the web tables' own migrations."""
+"""`moesuite auth` (click's CliRunner), `moesuite serve` started for real, the web migrations."""
 
 from __future__ import annotations
 
@@ -74,3 +74,43 @@ def test_web_tables_migrate_without_drift_beside_the_review_tables(tmp_path):
         command.check(config)  # raises when models and migrations disagree
     assert get_engine(url) is engine
     dispose_engines()
+
+
+def test_moesuite_serve_starts_and_answers(tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    root = Path(__file__).resolve().parents[2]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, MOESUITE_HOME=str(tmp_path))
+    env.pop("MOESUITE_DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, str(root / "cli.py"), "serve", "--port", str(port),
+         "--log-level", "error"],
+        env=env, cwd=tmp_path, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.3)
+        assert ready.json()["checks"]["database"] == "ok"
+        assert (tmp_path / "moesuite.db").is_file()  # the default: SQLite under MOESUITE_HOME
+        console = httpx.get(f"http://127.0.0.1:{port}/console/", follow_redirects=False)
+        assert console.status_code == 303 and "/console/login" in console.headers["location"]
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/review/stats").status_code == 401
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
