@@ -7,6 +7,7 @@ RFC 9106's second recommended profile). Sign-in costs the same whether or not th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -27,8 +28,6 @@ from moesuite.web.models import ROLES, SCOPES, ApiToken, User, WebSession
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 TOKEN_PREFIX = "mst_"
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so timing does not reveal user names.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 _PG_LOCK = 7_214_623_018
 
 
@@ -111,6 +110,12 @@ def open_store(database_url: str) -> Engine:
             ) from exc
         _migrated.add(engine)
     return engine
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verified against when the user does not exist, so timing does not reveal user names.
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def _now() -> datetime:
@@ -237,7 +242,7 @@ def authenticate(engine: Engine, username: str, password: str) -> int | None:
     """The user's id when the password matches an enabled user, else None (same cost either way)."""
     with engine.connect() as conn:
         row = conn.execute(select(User.__table__).where(User.username == username)).first()
-    stored = row.password_hash if row is not None else _DUMMY_HASH
+    stored = row.password_hash if row is not None else _dummy_hash()
     try:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
