@@ -66,10 +66,13 @@ COMMANDS: Mapping[str, CommandEntry] = {
          "behaviour: every result must parse, keep its syntax tree (up to named safe rewrites), "
          "be stable on a second run and, under pep8, pass pycodestyle; else the file is left "
          "untouched."),
+        ("auth", "web", "auth", "API tokens and console users of `moesuite serve`."),
         ("review", "review", "review",
          "The manual-review queue: list, claim, decide and export labels."),
         ("score-transactions", "fraud", "score_transactions",
          "Score FILE into OUTPUT; review-band rows become review cases."),
+        ("serve", "web", "serve",
+         "Serve the JSON API (/v1, docs at /docs) and the analyst console (/console)."),
         ("simulate-transactions", "fraud", "simulate_transactions",
          "Write a seeded, labelled synthetic transaction file with five fraud scenarios."),
         ("train-code-model", "defects", "train_code_model_command",

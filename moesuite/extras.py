@@ -27,6 +27,14 @@ MODULE_EXTRAS = {
     "celery": "workers",
     "kombu": "workers",
     "redis": "workers",
+    "fastapi": "web",
+    "starlette": "web",
+    "uvicorn": "web",
+    "jinja2": "web",
+    "multipart": "web",
+    "httpx": "web",
+    "argon2": "web",
+    "prometheus_client": "web",
 }
 
 
@@ -46,8 +54,10 @@ COMMAND_EXTRAS = {
     "db": "fraud",
     "worker": "workers",
     "jobs": "workers",
+    "serve": "web",
+    "auth": "web",
 }
-_ORDER = ("model", "fraud", "workers")
+_ORDER = ("model", "fraud", "workers", "web")
 
 
 def missing_extra_message(exc: ModuleNotFoundError, command: str | None) -> str | None:
