@@ -181,7 +181,15 @@ def test_static_detect_defects_loads_no_model_stack(tmp_path):
 
 # Distribution that provides each module an extra is named for (kombu and redis come with
 # celery[redis]).
-_DISTRIBUTIONS = {"sklearn": "scikit-learn", "kombu": "celery", "redis": "celery"}
+_DISTRIBUTIONS = {
+    "sklearn": "scikit-learn",
+    "kombu": "celery",
+    "redis": "celery",
+    "starlette": "fastapi",
+    "multipart": "python-multipart",
+    "argon2": "argon2-cffi",
+    "prometheus_client": "prometheus-client",
+}
 
 
 def test_extras_table_matches_pyproject():
@@ -206,6 +214,7 @@ def test_extras_table_matches_pyproject():
         "model",
         "fraud",
         "workers",
+        "web",
     }
 
 

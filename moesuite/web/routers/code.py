@@ -1,8 +1,4 @@
-"""Code API: POST /v1/refactor (formatted source and diff) and POST /v1/detect (findings/SARIF).
-
-Refactoring modules are moving into ``codeassist/refactor/``: they are imported through
-``codeassist.refactor``'s public names only.
-"""
+"""Code API: POST /v1/refactor (formatted source and diff) and POST /v1/detect (findings/SARIF)."""
 
 from __future__ import annotations
 
@@ -32,7 +28,8 @@ router = APIRouter(
 @router.post("/refactor", response_model=RefactorOut)
 def refactor(body: RefactorIn) -> RefactorOut:
     """Refactor one source (`refactor --style`): the verified output and a unified diff."""
-    from codeassist.refactor import RefactorOptions, refactor_source
+    from codeassist.config import RefactorOptions
+    from codeassist.refactor.pipeline import refactor_source
 
     result = refactor_source(
         body.source, RefactorOptions(style=body.style, line_length=body.line_length), body.path
@@ -72,7 +69,7 @@ def detect(body: DetectIn, format: Literal["json", "sarif"] = "json") -> Any:  #
     if format == "sarif":
         from fastapi.responses import JSONResponse
 
-        from codeassist.sarif import build_sarif, validate_sarif
+        from codeassist.defects.sarif import build_sarif, validate_sarif
         from moesuite.web.app import suite_version
 
         lines = body.source.splitlines()
