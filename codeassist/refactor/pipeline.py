@@ -210,18 +210,25 @@ class _Pipeline:
         # Where the last pass's fixers undid what ruff did (black-style slice spaces), the
         # check saw ruff's text, not the result: check the results once more, one process.
         if pep8:
-            stale = [
-                i
-                for i in indices
-                if i not in self.problem and self.findings.get(i, ("",))[0] != self.current[i]
-            ]
-            found = style_findings(
-                [self.current[i] for i in stale],
-                [self.suffixes[i] for i in stale],
-                self.options.line_length,
-            )
-            for i, findings in zip(stale, found, strict=True):
-                self.findings[i] = (self.current[i], findings)
+            self.refresh_findings(indices)
+
+    def refresh_findings(self, indices: list[int]) -> None:
+        """ruff's findings for those sources whose stored findings are not for their current
+        text, in one ruff process (disputed sources are judged by pycodestyle instead)."""
+        stale = [
+            i
+            for i in indices
+            if i not in self.problem
+            and i not in self.disputed
+            and self.findings.get(i, ("",))[0] != self.current[i]
+        ]
+        found = style_findings(
+            [self.current[i] for i in stale],
+            [self.suffixes[i] for i in stale],
+            self.options.line_length,
+        )
+        for i, findings in zip(stale, found, strict=True):
+            self.findings[i] = (self.current[i], findings)
 
     def annotate(self, texts: list[str], indices: list[int], annotated: set[int]) -> None:
         """Give the violations with no behaviour-preserving fix a ``# noqa``, format, and
@@ -231,10 +238,13 @@ class _Pipeline:
         again = [i for i in indices if i not in self.problem]
         for _ in range(_NOQA_ROUNDS):
             todo, again = again, []
+            previous = {i: self.current[i] for i in todo}
             for i in todo:
-                before = self.current[i]
                 if i in annotated:
-                    self.current[i] = strip_added_noqa(texts[i], before)
+                    self.current[i] = strip_added_noqa(texts[i], self.current[i])
+            self.refresh_findings(todo)  # one ruff process for the stripped texts
+            for i in todo:
+                before = previous[i]
                 left = self.violations(i)
                 new, done = add_noqa(self.current[i], [(v.line, v.code) for v in left])
                 self.current[i] = new

@@ -166,3 +166,17 @@ def test_parameter_named_l_is_reported_not_renamed(tmp_path):
     assert result.exit_code == 0, result.output
     assert path.read_text() == "def f(l):\n    return l\n\n\ny = f(l=1)\n"
     assert "E741" in result.output and "kept" in result.output
+
+
+def test_minimal_and_quote_style_flags_and_pyproject(tmp_path):
+    path = tmp_path / "a.py"
+    path.write_bytes(b"TABLE = {'a': 1,\n         'b': 2}\nx=[1,2]\n")
+    minimal = _run("--minimal", "-", input=path.read_bytes())
+    assert minimal.exit_code == 0, minimal.output
+    assert minimal.output == "TABLE = {'a': 1,\n         'b': 2}\nx = [1, 2]\n"
+    preserved = _run("--quote-style", "preserve", "-", input=path.read_bytes())
+    assert preserved.output == "TABLE = {'a': 1, 'b': 2}\nx = [1, 2]\n"
+    (tmp_path / "pyproject.toml").write_text("[tool.moesuite.refactor]\nminimal = true\n")
+    result = _run("--write", str(path))
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes() == b"TABLE = {'a': 1,\n         'b': 2}\nx = [1, 2]\n"
