@@ -188,11 +188,30 @@ def train_fraud_command(
     help="Also fit the bundle's other feature variant (behavioural only vs + sequence) on the "
     "rows before --from and report both side by side.",
 )
+@click.option(
+    "--baseline/--no-baseline",
+    "reference_baseline",
+    default=True,
+    show_default=True,
+    help="Also fit a plain textbook model (windowed customer spending, terminal/merchant "
+    "fraud rates, HistGradientBoosting with stock settings) on the same history and report "
+    "the bundle against it.",
+)
 @click.option("--column-map", help="Rename input columns: src=canonical,...")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_settings
 def evaluate_fraud_command(
-    settings, file, bundle, start, end, output, baseline_bundle, ablation, column_map, fmt
+    settings,
+    file,
+    bundle,
+    start,
+    end,
+    output,
+    baseline_bundle,
+    ablation,
+    reference_baseline,
+    column_map,
+    fmt,
 ):
     """Measure a bundle on the labelled rows of FILE in [--from, --to]."""
     from fraud.bundle import load_bundle
@@ -206,6 +225,7 @@ def evaluate_fraud_command(
         database_url=settings.database_url if _has_review_db(settings) else None,
         baseline=load_bundle(baseline_bundle) if baseline_bundle else None,
         ablation=ablation,
+        reference_baseline=reference_baseline,
         pan_key=load_or_create_pan_key(settings.home),
     )
     report = evaluate_fraud(file, load_bundle(_bundle_path(settings, bundle)), options)
@@ -222,6 +242,18 @@ def evaluate_fraud_command(
             f"{a['role']:<14} {a['features']:<21} AUC {a['auc_roc']:.4f}  "
             f"AP {a['average_precision']:.4f}  recall@1%FPR {a['recall_at_1pct_fpr']:.4f}"
         )
+    ref = m.get("reference_baseline")
+    if ref is not None:
+        k_key = next(k for k in ref if k.startswith("mean_daily_precision_at_"))
+        k = k_key.removeprefix("mean_daily_precision_at_")
+        click.echo(f"{'':<20} {'AUC':>7} {'AP':>7} {'recall@1%FPR':>13} {f'prec@{k}/day':>12}")
+        for name, r in (("suite", m), ("reference baseline", ref)):
+            click.echo(
+                f"{name:<20} {r['auc_roc']:>7.4f} {r['average_precision']:>7.4f} "
+                f"{r['recall_at_1pct_fpr']:>13.4f} {r[k_key]:>12.4f}"
+            )
+        click.echo(f"reference baseline: {ref['features']}")
+        click.echo(m["versus_baseline"]["verdict"])
     if report.files:
         click.echo(f"report: {Path(output) / 'report.md'}")
 
