@@ -284,8 +284,18 @@ def _has_review_db(settings: Settings) -> bool:
     "--fraud-rate", type=float, default=0.005, show_default=True, help="Fraud share, 0.001-0.01."
 )
 @click.option("--with-pan", is_flag=True, help="Add a test card-number column (pan).")
-def simulate_transactions(output, rows, customers, merchants, days, seed, fraud_rate, with_pan):
-    """Write a seeded, labelled synthetic transaction file with five fraud scenarios."""
+@click.option(
+    "--regime",
+    type=click.Choice(["default", "terminal", "merchant", "device"]),
+    default="default",
+    show_default=True,
+    help="Which world: default (the suite's own), terminal (ids, time, amount and terminal "
+    "only), merchant (categories, coordinates, demographics), device (devices and channels).",
+)
+def simulate_transactions(
+    output, rows, customers, merchants, days, seed, fraud_rate, with_pan, regime
+):
+    """Write a seeded, labelled synthetic transaction file (fraud scenarios by --regime)."""
     from fraud.simulate import SimulationConfig, write_simulation
 
     config = SimulationConfig(
@@ -296,6 +306,7 @@ def simulate_transactions(output, rows, customers, merchants, days, seed, fraud_
         seed=seed,
         fraud_rate_target=fraud_rate,
         with_pan=with_pan,
+        regime=regime,
     )
     summary = write_simulation(config, output)
     # With -o - the data owns stdout, so the summary goes to stderr.
