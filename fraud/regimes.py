@@ -5,7 +5,7 @@ exist to measure whether a model generalises to files shaped differently (issue 
 
 - ``terminal``: ids, time, amount and terminal only (``transaction_id, timestamp, customer_id,
   terminal_id, amount, is_fraud``); customers and terminals on a map, each customer using the
-  terminals near home. Fraud: compromised terminals (most of a terminal's traffic for weeks),
+  terminals near home. Fraud: compromised terminals (most of a terminal's traffic for 2-6 weeks),
   compromised cards (a third of a card's charges for two weeks, at inflated amounts) and
   amount-threshold fraud (charges above a fixed amount). No ``label_time``: labels are known
   after the label delay.
@@ -98,7 +98,7 @@ def _mark(rows_sorted_by_key, key_sorted, lo_key, hi_key, p, rng, free):
 
 # -- (a) ids, time, amount, terminal ---------------------------------------------------------
 def _terminal(config, rng, quotas) -> pd.DataFrame:
-    nc, nt = config.n_customers, config.n_merchants * 2
+    nc, nt = config.n_customers, config.n_merchants
     cxy = rng.uniform(0, 100, (nc, 2))
     txy = rng.uniform(0, 100, (nt, 2))
     favs = cKDTree(txy).query(cxy, k=10)[1]  # [customers, 10] terminals nearest home
@@ -115,7 +115,7 @@ def _terminal(config, rng, quotas) -> pd.DataFrame:
     amount = np.abs(rng.normal(mean[cust], mean[cust] / 2)) + 0.01
     kind = np.full(n, -1)
     span = config.days * DAY_S
-    # Compromised terminals: from a random day, for 1-4 weeks, most of the terminal's charges.
+    # Compromised terminals: from a random day, for 2-6 weeks, most of the terminal's charges.
     order = np.lexsort((t, term))
     key = term[order] * span + t[order]
     made, tries = 0, 0
@@ -126,8 +126,8 @@ def _terminal(config, rng, quotas) -> pd.DataFrame:
             order,
             key,
             tm * span + s,
-            tm * span + s + rng.uniform(7, 28) * DAY_S,
-            rng.uniform(0.5, 1.0),
+            tm * span + s + rng.uniform(14, 42) * DAY_S,
+            rng.uniform(0.6, 1.0),
             rng,
             kind < 0,
         )[: quotas[0] - made]
