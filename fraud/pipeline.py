@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ PAN_COLUMNS = ("pan", "card_number", "card_no", "cardnumber", "primary_account_n
 HISTORY_LIMIT = 200
 # Rows per entity read for single-transaction entity features (busy terminals are capped).
 ENTITY_LIMIT = 2000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CHUNK = 200_000
 _threadpools: ThreadpoolController | None = None
 
@@ -388,19 +389,25 @@ def _with_entity_history(
     from fraud.entity_history import entity_history
 
     cfg = bundle.schema.config
-    wanted = [
+    counted = {
         e
         for e in bundle.schema.entities
-        if e != "customer_id"
-        and txn.get(e) not in (None, "")
-        and any(n.startswith(f"{e}_count_") for n in bundle.schema.names)
+        if cfg.entity_windows and any(n.startswith(f"{e}_count_") for n in bundle.schema.names)
+    }
+    # Record models over a terminal's (merchant's) sequence read its latest rows, however old.
+    sequenced = set(getattr(bundle.sequence, "entities", ())) - {"customer_id"}
+    wanted = [
+        e
+        for e in (*bundle.schema.entities, *sorted(sequenced))
+        if e in counted | sequenced and e != "customer_id" and txn.get(e) not in (None, "")
     ]
-    if not wanted or not cfg.entity_windows:
+    if not wanted:
         return history
-    longest = max(s for _, s in cfg.entity_windows)
-    since = before - pd.Timedelta(seconds=longest).to_pytimedelta()
+    longest = max([s for _, s in cfg.entity_windows] + [0.0])
+    window_start = before - pd.Timedelta(seconds=longest).to_pytimedelta()
     parts = [history]
-    for entity in wanted:
+    for entity in dict.fromkeys(wanted):
+        since = _EPOCH if entity in sequenced else window_start
         rows = entity_history(engine, entity, str(txn[entity]), since, before, ENTITY_LIMIT)
         if len(rows):
             parts.append(rows.drop(columns=[c for c in ("extras",) if c in rows.columns]))

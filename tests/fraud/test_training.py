@@ -39,8 +39,8 @@ def minimal_frame(n: int = 8000, days: int = 60, seed: int = 3) -> pd.DataFrame:
 
 def test_choice_is_recorded_and_deterministic_under_a_seed(tmp_path):
     frame = make_frame(n=6000, n_customers=150, days=50, seed=4)
-    a = train_fraud(frame, TrainFraudOptions(seed=1))
-    b = train_fraud(frame, TrainFraudOptions(seed=1))
+    a = train_fraud(frame, TrainFraudOptions(seed=1, choose=True))
+    b = train_fraud(frame, TrainFraudOptions(seed=1, choose=True))
     choice = a.metadata["choice"]
     # Three booster settings on the standard windows, then two other window sets.
     assert len(choice["candidates"]) == 5
@@ -63,9 +63,9 @@ def test_choice_is_recorded_and_deterministic_under_a_seed(tmp_path):
     )
 
 
-def test_no_choose_trains_the_standard_settings():
+def test_without_choice_trains_the_standard_settings():
     frame = make_frame(n=5000, n_customers=120, days=50, seed=14)
-    bundle = train_fraud(frame, TrainFraudOptions(seed=0, choose=False))
+    bundle = train_fraud(frame, TrainFraudOptions(seed=0))
     choice = bundle.metadata["choice"]
     assert (choice["windows"], choice["booster"]) == ("standard", "regularised")
     assert len(choice["candidates"]) == 1
@@ -85,7 +85,7 @@ def test_progress_reports_each_stage():
             stages.append("<closed>")
 
     frame = make_frame(n=5000, n_customers=120, days=50, seed=14)
-    train_fraud(frame, TrainFraudOptions(seed=0, progress=Record()))
+    train_fraud(frame, TrainFraudOptions(seed=0, choose=True, progress=Record()))
     assert stages == [
         "reading",
         "features",
@@ -105,7 +105,7 @@ def minimal():
 def test_minimal_file_trains_scores_and_evaluates(minimal, tmp_path):
     frame = minimal
     train = frame[frame["timestamp"] < "2026-02-15"]
-    bundle = train_fraud(train, TrainFraudOptions(seed=0))
+    bundle = train_fraud(train, TrainFraudOptions(seed=0, choose=True))
     assert bundle.schema.entities == ("terminal_id",)
     assert "terminal_id_risk_7d" in bundle.schema.names
     bundle.save(tmp_path / "b")
@@ -115,7 +115,9 @@ def test_minimal_file_trains_scores_and_evaluates(minimal, tmp_path):
     report = evaluate_fraud(frame, loaded, EvaluateOptions(start="2026-02-22", ablation=False))
     # Terminal activity and recent terminal risk find the compromised terminals: without
     # the terminal as an entity the same training does far worse.
-    blind = train_fraud(train, TrainFraudOptions(seed=0, ignore_columns=("terminal_id",)))
+    blind = train_fraud(
+        train, TrainFraudOptions(seed=0, choose=True, ignore_columns=("terminal_id",))
+    )
     assert not any(n.startswith("terminal_id_") for n in blind.schema.names)
     blind_report = evaluate_fraud(frame, blind, EvaluateOptions(start="2026-02-22", ablation=False))
     ap, blind_ap = (r.metrics["average_precision"] for r in (report, blind_report))
