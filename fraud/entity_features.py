@@ -218,24 +218,17 @@ def entity_features(
         ev_keys = events.keys.get(col)
         if ev_keys is None:
             ev_keys = np.full(len(events), None, dtype=object)
-        act_keys = rows if events.row_ms is None else ev_keys
-        # One coding for the rows', the events' and the bundle's recent keys.
+        # One coding for the rows', the events' and the bundle's recent keys (the events are
+        # the whole input's rows: activity and labels share their coding).
         both, uniques = pd.factorize(
-            np.concatenate(
-                [
-                    rows,
-                    np.asarray(act_keys, object),
-                    np.asarray(ev_keys, object),
-                    np.asarray(recent.keys, object),
-                ]
-            ),
+            np.concatenate([rows, np.asarray(ev_keys, object), np.asarray(recent.keys, object)]),
             use_na_sentinel=True,
         )
-        n, na = len(rows), len(act_keys)
+        n, ne = len(rows), len(ev_keys)
         codes = both[:n]
-        act_codes = both[n : n + na]
-        ev_codes = both[n + na : n + na + len(ev_keys)]
-        rec_codes = both[n + na + len(ev_keys) :]
+        ev_codes = both[n : n + ne]
+        rec_codes = both[n + ne :]
+        act_codes = codes if events.row_ms is None else ev_codes
         missing = codes < 0
         # Activity: rows strictly before t in [t - w, t).
         activity = f"{col}_amount_ratio" in wanted
