@@ -64,7 +64,7 @@ class Bundle:
     thresholds: Thresholds
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
-    sequence: Any = None  # fraud.sequence.SequenceModel when trained with sequence features
+    sequence: Any = None  # fraud.sequence.SequenceModel / SequenceSet with sequence features
 
     @property
     def feature_names(self) -> tuple[str, ...]:

@@ -71,6 +71,25 @@ def fit_classifier(
     return clf
 
 
+def refit_classifier(
+    x: np.ndarray, y: np.ndarray, n_iter: int, config: ClassifierConfig = ClassifierConfig()
+) -> HistGradientBoostingClassifier:
+    """Fit the booster on more rows (the fit and early-stopping blocks together) for the
+    number of iterations early stopping chose, so the final model learns from the latest
+    labelled weeks too instead of holding them out."""
+    clf = HistGradientBoostingClassifier(
+        learning_rate=config.learning_rate,
+        l2_regularization=config.l2_regularization,
+        min_samples_leaf=config.min_samples_leaf,
+        max_iter=max(1, int(n_iter)),
+        max_leaf_nodes=config.max_leaf_nodes,
+        early_stopping=False,
+        random_state=config.seed,
+    )
+    clf.fit(x, y)
+    return clf
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-7, 1 - 1e-7)
     return np.log(p / (1 - p))

@@ -115,6 +115,27 @@ def score_transactions(settings, file, output, bundle, column_map, rejections, n
     help="Self-supervised pretraining steps of the record model [default: 1000].",
 )
 @click.option("--column-map", help="Rename input columns: src=canonical,...")
+@click.option(
+    "--entity-columns",
+    help="Extra columns to treat as entities (activity and fraud-rate features), comma-separated.",
+)
+@click.option("--ignore-columns", help="Extra columns never to use as features, comma-separated.")
+@click.option(
+    "--choose/--no-choose",
+    default=True,
+    show_default=True,
+    help="Choose windows, booster settings and sequence features on a later validation block.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="OpenMP/torch threads (0 = the libraries' defaults); 1 keeps training steady beside "
+    "other busy processes.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Booster and model seed.")
+@click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
 @pass_settings
 def train_fraud_command(
     settings,
@@ -126,8 +147,15 @@ def train_fraud_command(
     no_sequence,
     sequence_steps,
     column_map,
+    entity_columns,
+    ignore_columns,
+    choose,
+    threads,
+    seed,
+    quiet,
 ):
     """Train a fraud bundle on labelled transactions in FILE."""
+    from core_model.progress import NULL_PROGRESS
     from fraud.training import TrainFraudOptions, review_labels, train_fraud
 
     seq_config = None
@@ -145,6 +173,12 @@ def train_fraud_command(
         column_map=_column_map(column_map),
         pan_key=load_or_create_pan_key(settings.home),
         sequence_config=seq_config,
+        entity_columns=_names(entity_columns),
+        ignore_columns=_names(ignore_columns),
+        choose=choose,
+        threads=threads or None,
+        seed=seed,
+        progress=NULL_PROGRESS if quiet else StageLines(),
     )
     bundle = train_fraud(file, options)
     path = bundle.save(output)
@@ -159,6 +193,20 @@ def train_fraud_command(
         f"thresholds review {bundle.thresholds.review:.4g}, "
         f"decline {bundle.thresholds.decline:.4g}"
     )
+    choice = bundle.metadata["choice"]
+    click.echo(f"chose windows {choice['windows']}, booster {choice['booster']}: {choice['why']}")
+    for cand in choice["candidates"]:
+        seq = f" + {cand['sequence']} sequences" if cand["sequence"] else ""
+        click.echo(
+            f"  windows {cand['windows']:<9} booster {cand['booster']:<12}{seq:<36}"
+            f" validation AP {cand['validation_ap']:.4f}"
+        )
+    click.echo(f"sequence features: {choice['sequence_reason']}")
+    click.echo(f"entities: {', '.join(choice['entities']) or 'none'}")
+    extra = choice["numeric_columns"] + choice["categorical_columns"]
+    click.echo(f"file columns used: {', '.join(extra) or 'none'}")
+    for col, why in choice["ignored_columns"].items():
+        click.echo(f"  left out {col}: {why}")
 
 
 @click.command("evaluate-fraud")
@@ -256,6 +304,37 @@ def evaluate_fraud_command(
         click.echo(m["versus_baseline"]["verdict"])
     if report.files:
         click.echo(f"report: {Path(output) / 'report.md'}")
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(n.strip() for n in (text or "").split(",") if n.strip())
+
+
+class StageLines:
+    """Progress as one stderr line per stage, with its duration (a plain-text renderer)."""
+
+    def __init__(self) -> None:
+        self._name: str | None = None
+        self._start = 0.0
+
+    def stage(self, name: str, total: int | None = None, unit: str = "items") -> None:
+        import time
+
+        self.close()
+        self._name, self._start = name, time.perf_counter()
+        size = f" ({total:,} {unit})" if total else ""
+        click.echo(f"[train-fraud] {name}{size}...", err=True)
+
+    def advance(self, n: int = 1) -> None:
+        return None
+
+    def close(self) -> None:
+        import time
+
+        if self._name is not None:
+            took = time.perf_counter() - self._start
+            click.echo(f"[train-fraud] {self._name} done in {took:.1f} s", err=True)
+        self._name = None
 
 
 def _has_review_db(settings: Settings) -> bool:
