@@ -5,8 +5,8 @@
 Writes a simulated file, then runs `train-fraud` (a fresh process each time) with the
 libraries' default thread pools (baseline) and with ``--threads 1`` (ours), first alone and
 then beside one ``python -c 'while True: pass'``, and prints wall and CPU seconds, the busy /
-quiet ratio and whether the bundle is the same. OMP_WAIT_POLICY=PASSIVE (set before the
-libraries load) is measured as a third variant.
+quiet ratio and whether the bundle is the same. Behavioural features unless ``--sequence``;
+``--passive`` adds OMP_WAIT_POLICY=PASSIVE (set before the libraries load) as a third variant.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SEQUENCE = False
 
 
 def _train(file: Path, out: Path, home: Path, threads: str | None, env_extra: dict) -> dict:
@@ -54,7 +55,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--sequence", action="store_true", help="Also pretrain record models.")
+    parser.add_argument("--passive", action="store_true", help="Also OMP_WAIT_POLICY=PASSIVE.")
     args = parser.parse_args()
+    global SEQUENCE
+    SEQUENCE = args.sequence
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         file = tmp_path / "tx.parquet"
@@ -81,8 +85,12 @@ def main() -> None:
         variants = {
             "default thread pools (baseline)": ("0", {}),
             "--threads 1 (ours)": ("1", {}),
-            "OMP_WAIT_POLICY=PASSIVE, default pools": ("0", {"OMP_WAIT_POLICY": "PASSIVE"}),
         }
+        if args.passive:
+            variants["OMP_WAIT_POLICY=PASSIVE, default pools"] = (
+                "0",
+                {"OMP_WAIT_POLICY": "PASSIVE"},
+            )
         rows = []
         for name, (threads, env) in variants.items():
             res = {}

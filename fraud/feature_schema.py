@@ -140,19 +140,42 @@ class RecentLabels:
     frauds: tuple[int, ...] = ()
     labels: tuple[int, ...] = ()
 
-    def to_json(self) -> dict[str, list[Any]]:
+    def to_json(self) -> dict[str, Any]:
+        # Columnar and compact: each distinct key once, days instead of epoch milliseconds
+        # (a bundle carries tens of thousands of (key, day) entries).
+        uniques = sorted(set(self.keys))
+        index = {k: i for i, k in enumerate(uniques)}
+        first_day = int(min(self.known_ms, default=0) // DAY_MS)
         return {
-            "keys": list(self.keys),
-            "known_ms": list(self.known_ms),
+            "key_names": uniques,
+            "key": [index[k] for k in self.keys],
+            "first_day": first_day,
+            "day_offset": [int(t // DAY_MS) - first_day for t in self.known_ms],
+            "day_end": [int((t + 1) % DAY_MS == 0) for t in self.known_ms],
+            "cutoff_ms": max(self.known_ms, default=0),
             "frauds": list(self.frauds),
             "labels": list(self.labels),
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Sequence[Any]]) -> RecentLabels:
+    def from_json(cls, data: Mapping[str, Any]) -> RecentLabels:
+        if "key_names" not in data:  # the plain layout
+            return cls(
+                tuple(str(k) for k in data["keys"]),
+                tuple(int(v) for v in data["known_ms"]),
+                tuple(int(v) for v in data["frauds"]),
+                tuple(int(v) for v in data["labels"]),
+            )
+        names = [str(k) for k in data["key_names"]]
+        first_day = int(data["first_day"])
+        cutoff = int(data["cutoff_ms"])
+        known = [
+            (first_day + off + 1) * DAY_MS - 1 if end else cutoff
+            for off, end in zip(data["day_offset"], data["day_end"], strict=True)
+        ]
         return cls(
-            tuple(str(k) for k in data["keys"]),
-            tuple(int(v) for v in data["known_ms"]),
+            tuple(names[i] for i in data["key"]),
+            tuple(int(t) for t in known),
             tuple(int(v) for v in data["frauds"]),
             tuple(int(v) for v in data["labels"]),
         )

@@ -195,3 +195,12 @@ def test_single_transaction_risk_matches_batch_after_the_cutoff(frame):
     assert not np.allclose(
         compute_features(later, bare)["terminal_id_risk_7d"], batch["terminal_id_risk_7d"]
     )
+
+
+def test_recent_labels_round_trip_compactly(frame):
+    cutoff_ms = int(frame["timestamp"].iloc[2000].value // 1_000_000)
+    schema = with_risk_tables(fit_feature_schema(frame), frame, cutoff_ms)
+    recent = schema.recent["terminal_id"]
+    assert cutoff_ms in recent.known_ms  # labels known on the cutoff's own day count from it
+    again = type(schema).from_json(schema.to_json())
+    assert again.recent == schema.recent and again == schema
