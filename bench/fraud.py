@@ -174,7 +174,8 @@ def main() -> None:
     beh = train_fraud(train, TrainFraudOptions(until=_CUTOFF))
     train_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    seq = train_fraud(train, TrainFraudOptions(until=_CUTOFF, with_sequence=True))
+    # Every record model kept (no choice), so the throughput is that of the full feature set.
+    seq = train_fraud(train, TrainFraudOptions(until=_CUTOFF, with_sequence=True, choose=False))
     train_seq_s = time.perf_counter() - t0
     unlabelled = frame.drop(columns=["is_fraud", "label_time"])
     rss0 = _rss_mb()

@@ -64,7 +64,7 @@ class Bundle:
     thresholds: Thresholds
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
-    sequence: Any = None  # fraud.sequence.SequenceModel when trained with sequence features
+    sequence: Any = None  # fraud.sequence.SequenceModel / SequenceSet with sequence features
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -133,7 +133,9 @@ def save_bundle(bundle: Bundle, directory: str | os.PathLike[str]) -> Path:
         (tmp / "calibrator.skops").write_bytes(calibrator)
         if bundle.sequence is not None:
             bundle.sequence.save(tmp / "sequence")
-        (tmp / "bundle.json").write_text(json.dumps(_manifest(bundle), indent=2), "utf-8")
+        # Compact: the schema's label tables hold tens of thousands of entries.
+        text = json.dumps(_manifest(bundle), separators=(",", ":"))
+        (tmp / "bundle.json").write_text(text, "utf-8")
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")

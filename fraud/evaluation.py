@@ -14,9 +14,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+from sklearn.metrics import (
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
 from core_model.progress import NULL_PROGRESS, Progress
+from fraud.baseline import BaselineConfig, BaselineError, describe_features, fit_and_score_baseline
 from fraud.bundle import Bundle, ensure_version
 from fraud.errors import FraudError
 from fraud.features import timestamps_ms
@@ -46,6 +52,11 @@ class EvaluateOptions:
             (same classifier settings and time-ordered split), and score it on the same rows.
         sequence_config: record model settings (``fraud.sequence.SequenceConfig``) when the
             ablation fits the sequence variant; None = its defaults with the bundle's seed.
+        reference_baseline: in the same run, fit the textbook reference model
+            (``fraud.baseline``) on the same history as the ablation and report the suite
+            against it.
+        baseline_config: the reference model's definitions; None = its defaults with the
+            bundle's label delay and seed.
     """
 
     start: str | None = None
@@ -58,6 +69,8 @@ class EvaluateOptions:
     baseline: Bundle | None = None
     ablation: bool = False
     sequence_config: Any = None
+    reference_baseline: bool = True
+    baseline_config: BaselineConfig | None = None
 
 
 @dataclass
@@ -188,21 +201,106 @@ def evaluate_fraud(
             }
         )
     day = pd.to_datetime(ts[ts <= hi][in_window], unit="ms", utc=True).strftime("%Y-%m-%d")
-    daily = pd.DataFrame({"day": day, "y": y, "s": s})
     k = options.precision_k
-    pk = (
+    pk = daily_precision_at_k(day, y, s, k)
+    metrics[f"mean_daily_precision_at_{k}"] = float(pk[f"precision_at_{k}"].mean())
+    curves = {"suite": s} | {role: sc for role, _, sc in models if role != "evaluated"}
+    if options.reference_baseline:
+        ref = reference_baseline(frame[ts <= hi], in_window, bundle, lo, options)
+        curves["reference baseline"] = ref.scores
+        ref_pk = daily_precision_at_k(day, y, ref.scores, k)
+        pk[f"baseline_precision_at_{k}"] = ref_pk[f"precision_at_{k}"].to_numpy()
+        metrics["reference_baseline"] = {
+            "model": "HistGradientBoostingClassifier, stock settings",
+            "features": describe_features(ref.feature_names),
+            "feature_names": list(ref.feature_names),
+            "trained_until": _iso(_history_cutoff(bundle, lo)),
+            "training_rows": ref.training_rows,
+            "labelled_rows": ref.labelled_rows,
+            "frauds": ref.frauds,
+            "booster_iterations": ref.iterations,
+            "auc_roc": float(roc_auc_score(y, ref.scores)),
+            "average_precision": float(average_precision_score(y, ref.scores)),
+            "recall_at_1pct_fpr": recall_at_fpr(y, ref.scores, 0.01),
+            f"mean_daily_precision_at_{k}": float(ref_pk[f"precision_at_{k}"].mean()),
+        }
+        metrics["versus_baseline"] = compare_with_baseline(metrics, metrics["reference_baseline"])
+    report = EvaluationReport(metrics, pd.DataFrame(band_rows), pk)
+    if options.database_url:
+        report.review_precision = review_precision(options.database_url)
+    if options.output_dir is not None:
+        report.files = write_report(report, y, s, Path(options.output_dir), curves)
+    return report
+
+
+def daily_precision_at_k(day: np.ndarray, y: np.ndarray, s: np.ndarray, k: int) -> pd.DataFrame:
+    """Per day, the share of frauds among the ``k`` highest scores (columns day, precision_at_k)."""
+    daily = pd.DataFrame({"day": day, "y": y, "s": s})
+    return (
         daily.groupby("day")
         .apply(lambda g: g.nlargest(k, "s")["y"].mean(), include_groups=False)
         .rename(f"precision_at_{k}")
         .reset_index()
     )
-    metrics[f"mean_daily_precision_at_{k}"] = float(pk[f"precision_at_{k}"].mean())
-    report = EvaluationReport(metrics, pd.DataFrame(band_rows), pk)
-    if options.database_url:
-        report.review_precision = review_precision(options.database_url)
-    if options.output_dir is not None:
-        report.files = write_report(report, y, s, Path(options.output_dir))
-    return report
+
+
+def _iso(ms: int) -> str:
+    return pd.Timestamp(int(ms), unit="ms", tz="UTC").isoformat()
+
+
+def _history_cutoff(bundle: Bundle, start_ms: int) -> int:
+    """Training cutoff of the models refitted in an evaluation: the bundle's own when it lies
+    before the window (so they see exactly its rows and labels), else the window start."""
+    cutoff = start_ms - 1
+    until = bundle.metadata.get("data_until")
+    if until:
+        cutoff = min(cutoff, _utc_ms(str(until), cutoff))
+    return cutoff
+
+
+def reference_baseline(
+    frame: pd.DataFrame,
+    score_rows: np.ndarray,
+    bundle: Bundle,
+    start_ms: int,
+    options: EvaluateOptions,
+) -> Any:
+    """Fit the textbook reference model (``fraud.baseline``) on the history the bundle saw and
+    score ``score_rows``; returns a `fraud.baseline.BaselineResult`.
+
+    Raises:
+        EvaluationError: the history cannot fit it.
+    """
+    config = options.baseline_config or BaselineConfig(
+        label_delay_days=float(bundle.metadata.get("label_delay_days", 7.0)),
+        seed=int(bundle.metadata.get("seed", 0)),
+    )
+    try:
+        return fit_and_score_baseline(frame, _history_cutoff(bundle, start_ms), score_rows, config)
+    except BaselineError as exc:
+        raise EvaluationError(str(exc)) from exc
+
+
+def compare_with_baseline(suite: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """Differences suite - baseline and a plain verdict on average precision."""
+    delta = {
+        key: suite[key] - baseline[key]
+        for key in ("auc_roc", "average_precision", "recall_at_1pct_fpr")
+    }
+    beats = delta["average_precision"] > 0
+    ap, ref = suite["average_precision"], baseline["average_precision"]
+    if beats:
+        verdict = (
+            f"The suite beats its reference baseline: AP {ap:.4f} vs {ref:.4f} "
+            f"({delta['average_precision']:+.4f})"
+        )
+    else:
+        verdict = (
+            f"THE SUITE DOES NOT BEAT ITS REFERENCE BASELINE on this window: AP {ap:.4f} vs "
+            f"{ref:.4f} ({delta['average_precision']:+.4f}); a plain textbook model fitted on "
+            "the same history ranks these transactions better"
+        )
+    return {"suite_beats_baseline": beats, "delta": delta, "verdict": verdict}
 
 
 def refit_other_variant(
@@ -222,12 +320,8 @@ def refit_other_variant(
     from fraud.model import TrainingDataError
     from fraud.training import TrainFraudOptions, train_fraud
 
-    cutoff = start_ms - 1
-    until = bundle.metadata.get("data_until")
-    if until:
-        cutoff = min(cutoff, _utc_ms(str(until), cutoff))
     options = TrainFraudOptions(
-        until=pd.Timestamp(cutoff, unit="ms", tz="UTC").isoformat(),
+        until=_iso(_history_cutoff(bundle, start_ms)),
         label_delay_days=bundle.schema.config.label_delay_days,
         with_sequence=bundle.sequence is None,
         seed=int(bundle.metadata.get("seed", 0)),
@@ -257,8 +351,17 @@ def review_precision(database_url: str) -> pd.DataFrame | None:
     return out.rename(columns={"count": "decisions", "mean": "review_precision"})
 
 
-def write_report(report: EvaluationReport, y: np.ndarray, s: np.ndarray, out: Path) -> list[str]:
-    """PNG plots, metrics.json and report.md under ``out``; returns the file names."""
+def write_report(
+    report: EvaluationReport,
+    y: np.ndarray,
+    s: np.ndarray,
+    out: Path,
+    curves: dict[str, np.ndarray] | None = None,
+) -> list[str]:
+    """PNG plots, metrics.json and report.md under ``out``; returns the file names.
+
+    ``curves`` names the scores drawn on the PR and ROC plots (default: the suite's alone).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -274,11 +377,24 @@ def write_report(report: EvaluationReport, y: np.ndarray, s: np.ndarray, out: Pa
         os.replace(tmp, out / name)
         files.append(name)
 
-    precision, recall, thr = precision_recall_curve(y, s)
+    curves = curves or {"suite": s}
     fig, ax = plt.subplots(figsize=(5, 4))
-    ax.plot(recall, precision)
+    for name, scores in curves.items():
+        p, r, _ = precision_recall_curve(y, scores)
+        ax.plot(r, p, label=f"{name} (AP {average_precision_score(y, scores):.3f})")
     ax.set(xlabel="recall", ylabel="precision", title="Precision-recall")
+    ax.legend()
     save(fig, "pr_curve.png")
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for name, scores in curves.items():
+        f, t, _ = roc_curve(y, scores)
+        ax.plot(f, t, label=f"{name} (AUC {roc_auc_score(y, scores):.3f})")
+    ax.plot([0, 1], [0, 1], ls=":", color="grey")
+    ax.set(xlabel="false-positive rate", ylabel="recall", title="ROC", xscale="log")
+    ax.set_xlim(1e-4, 1)
+    ax.legend()
+    save(fig, "roc_curve.png")
+    precision, recall, thr = precision_recall_curve(y, s)
     fig, ax = plt.subplots(figsize=(5, 4))
     bins = np.linspace(0, 1, 41)
     ax.hist(s[y == 0], bins=bins, alpha=0.6, density=True, label="legit")
@@ -351,6 +467,27 @@ def write_report(report: EvaluationReport, y: np.ndarray, s: np.ndarray, out: Pa
             "the evaluated bundle's cutoff, label delay and seed; equal training rows mean "
             "both saw the same data."
         )
+    ref = m.get("reference_baseline")
+    if ref is not None:
+        k_ref = next(k for k in ref if k.startswith("mean_daily_precision_at_"))
+        lines += [
+            "",
+            "## Suite vs reference baseline (same rows, same history)",
+            "",
+            f"**{m['versus_baseline']['verdict']}.**",
+            "",
+            f"| model | AUC-ROC | AP | recall@1%FPR | {k_ref} |",
+            "|---|---|---|---|---|",
+            f"| suite ({m['model_version']}) | {m['auc_roc']:.4f} | "
+            f"{m['average_precision']:.4f} | {m['recall_at_1pct_fpr']:.4f} | {m[k_ref]:.4f} |",
+            f"| reference baseline | {ref['auc_roc']:.4f} | {ref['average_precision']:.4f} | "
+            f"{ref['recall_at_1pct_fpr']:.4f} | {ref[k_ref]:.4f} |",
+            "",
+            f"The reference baseline ({ref['model']}; {ref['features']}) was fitted in this run "
+            f"on {ref['labelled_rows']} rows labelled by {ref['trained_until']}.",
+        ]
+    else:
+        lines.append("\nReference baseline not run (`--no-baseline`).")
     if report.review_precision is not None:
         lines += [
             "",
@@ -365,7 +502,7 @@ def write_report(report: EvaluationReport, y: np.ndarray, s: np.ndarray, out: Pa
             )
     lines += [
         "",
-        "![PR curve](pr_curve.png) ![scores](score_distribution.png) "
+        "![PR curve](pr_curve.png) ![ROC](roc_curve.png) ![scores](score_distribution.png) "
         "![trade-off](threshold_tradeoff.png)",
         "",
     ]

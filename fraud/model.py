@@ -71,6 +71,25 @@ def fit_classifier(
     return clf
 
 
+def refit_classifier(
+    x: np.ndarray, y: np.ndarray, n_iter: int, config: ClassifierConfig = ClassifierConfig()
+) -> HistGradientBoostingClassifier:
+    """Fit the booster on more rows (the fit and early-stopping blocks together) for the
+    number of iterations early stopping chose, so the final model learns from the latest
+    labelled weeks too instead of holding them out."""
+    clf = HistGradientBoostingClassifier(
+        learning_rate=config.learning_rate,
+        l2_regularization=config.l2_regularization,
+        min_samples_leaf=config.min_samples_leaf,
+        max_iter=max(1, int(n_iter)),
+        max_leaf_nodes=config.max_leaf_nodes,
+        early_stopping=False,
+        random_state=config.seed,
+    )
+    clf.fit(x, y)
+    return clf
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-7, 1 - 1e-7)
     return np.log(p / (1 - p))
@@ -222,6 +241,9 @@ _TEMPLATES: dict[str, str] = {
     "secs_since_prev": "{v:,.0f} s since the previous transaction",
     "amount_z_30d": "amount {v:+.1f} sd from the customer's 30-day norm",
     "amount_ratio_mean_30d": "amount {v:.1f}x the customer's 30-day mean",
+    "amount_ratio_median": "amount {v:.1f}x the median of the customer's recent amounts",
+    "amount_rank_recent": "amount above {p:.0%} of the customer's recent amounts",
+    "hour_habit": "unusual hour for this customer ({p:.0%} of earlier payments near it)",
     "new_merchant_id": "first transaction at this merchant",
     "new_terminal_id": "first transaction at this terminal",
     "new_country": "first transaction in this country",
@@ -247,8 +269,45 @@ _SEQ_FIELDS: dict[str, str] = {
 }
 
 
+_ENTITY_WORDS: dict[str, str] = {
+    "card_token": "card",
+    "terminal_id": "terminal",
+    "merchant_id": "merchant",
+    "device_id": "device",
+    "mcc": "merchant category",
+    "country": "country",
+}
+_ENTITY_TEMPLATES: tuple[tuple[str, str], ...] = (
+    ("_risk_", "{e} fraud rate {p:.1%} among labels of the last {w}"),
+    ("_count_", "{v:.0f} transactions at this {e} in the last {w}"),
+    ("_amount_mean_", "{e}'s mean amount {v:,.2f} over the last {w}"),
+)
+
+
+def _describe_entity(name: str, value: float) -> str | None:
+    for entity, word in _ENTITY_WORDS.items():
+        if not name.startswith(f"{entity}_"):
+            continue
+        rest = name[len(entity) :]
+        if rest == "_risk":
+            return f"{word} fraud rate {value:.1%}"
+        if rest == "_amount_ratio":
+            return f"amount {value:.1f}x this {word}'s recent mean"
+        for marker, template in _ENTITY_TEMPLATES:
+            if rest.startswith(marker):
+                return template.format(e=word, w=rest[len(marker) :], v=value, p=value)
+    return None
+
+
 def describe(name: str, value: float) -> str:
     """A readable reason for feature ``name`` having ``value``."""
+    entity = _describe_entity(name, value)
+    if entity is not None:
+        return entity
+    if name.startswith("amount_mean_"):
+        return f"mean amount {value:,.2f} over the customer's last {name[12:]}"
+    if name.startswith("num_") or name.startswith("cat_"):
+        return f"{name[4:]} = {value:.3g}"
     if name.startswith("count_"):
         return f"{value:.0f} earlier transactions in the last {name[6:]}"
     if name.startswith("amount_sum_"):

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,9 @@ from fraud.routing import BANDS, REVIEW, Decision, Thresholds, route
 
 PAN_COLUMNS = ("pan", "card_number", "card_no", "cardnumber", "primary_account_number")
 HISTORY_LIMIT = 200
+# Rows per entity read for single-transaction entity features (busy terminals are capped).
+ENTITY_LIMIT = 2000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CHUNK = 200_000
 _threadpools: ThreadpoolController | None = None
 
@@ -279,8 +282,8 @@ def score_file(
         engine = get_engine(database_url)
     parts: list[pd.DataFrame] = []
     created = updated = 0
-    # Chunks split by customer keep each customer's history whole inside one chunk; labels
-    # for merchant/terminal risk come from the whole file, known only from their known time.
+    # Chunks split by customer keep each customer's history whole inside one chunk; entity
+    # activity and labels come from the whole file (labels only from their known time).
     events = label_events(frame, bundle.schema)
     cust = frame["customer_id"].astype(str)
     codes = pd.util.hash_pandas_object(cust, index=False).to_numpy() % max(
@@ -353,11 +356,14 @@ def score_one(
     before: datetime = ts.floor("us").to_pydatetime()
     history = customer_history(engine, str(txn["customer_id"]), before, HISTORY_LIMIT)
     history = history.drop(columns=[c for c in ("extras",) if c in history.columns])
+    history = _with_entity_history(engine, row, history, bundle, before)
     # One frame for both feature sets: the same rows `features_for_one` would build.
     combined = single_frame(row, history)
     x = compute_features(combined, bundle.schema).to_numpy(dtype=np.float64)[-1:]
     if bundle.sequence is not None:
-        seq = bundle.sequence.features(combined).to_numpy(dtype=np.float64)[-1:]
+        # Each record model reads only the transaction's own sequence (its customer's, its
+        # terminal's): the other rows added above would only cost forward passes.
+        seq = bundle.sequence.features_for_last(combined)[None, :]
         x = np.hstack([x, seq])
     # One thread: OpenMP in sklearn's predict costs 45-130 ms per row under contention.
     with _one_thread():
@@ -367,3 +373,43 @@ def score_one(
     if record:
         record_transactions(engine, _drop_pan(pd.DataFrame([row])))
     return Decision(str(txn["transaction_id"]), score, band, reasons, bundle.version)
+
+
+def _with_entity_history(
+    engine: Any, txn: Mapping[str, Any], history: pd.DataFrame, bundle: Bundle, before: datetime
+) -> pd.DataFrame:
+    """The customer's history plus the recent rows of every entity the transaction touches.
+
+    Entity activity features count every customer's rows at a terminal, merchant, device...
+    within the longest entity window, so a single transaction needs those rows too (the
+    batch features of a file see them in the file).
+    """
+    from fraud.entity_history import entity_history
+
+    cfg = bundle.schema.config
+    counted = {
+        e
+        for e in bundle.schema.entities
+        if cfg.entity_windows and any(n.startswith(f"{e}_count_") for n in bundle.schema.names)
+    }
+    # Record models over a terminal's (merchant's) sequence read its latest rows, however old.
+    sequenced = set(getattr(bundle.sequence, "entities", ())) - {"customer_id"}
+    wanted = [
+        e
+        for e in (*bundle.schema.entities, *sorted(sequenced))
+        if e in counted | sequenced and e != "customer_id" and txn.get(e) not in (None, "")
+    ]
+    if not wanted:
+        return history
+    longest = max([s for _, s in cfg.entity_windows] + [0.0])
+    window_start = before - pd.Timedelta(seconds=longest).to_pytimedelta()
+    parts = [history]
+    for entity in dict.fromkeys(wanted):
+        since = _EPOCH if entity in sequenced else window_start
+        rows = entity_history(engine, entity, str(txn[entity]), since, before, ENTITY_LIMIT)
+        if len(rows):
+            parts.append(rows.drop(columns=[c for c in ("extras",) if c in rows.columns]))
+    if len(parts) == 1:
+        return history
+    merged = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    return merged.drop_duplicates("transaction_id").sort_values("timestamp", kind="stable")

@@ -1,10 +1,15 @@
-"""MoE sequence features: each customer's transactions as a record sequence for core_model.
+"""MoE sequence features: an entity's transactions as a record sequence for core_model.
 
 One position per transaction, fields tokenised to small ints (0 = missing). A DeepSeek-V3-style
 record model is pretrained self-supervised to predict the next transaction's fields (no labels
 involved). Its features per transaction: the hidden state after it (reduced by a fitted PCA kept
-as JSON), its surprisal given the customer's history, and the router entropy. Batch mode runs
-one forward per customer sequence (windowed by core_model), never one per transaction.
+as JSON), its surprisal given the sequence so far, and the router entropy. Batch mode runs
+one forward per sequence (windowed by core_model), never one per transaction.
+
+The sequence is each customer's by default. Fraud at a compromised terminal or merchant shows
+in *that entity's* sequence (many new cards, unusual amounts or hours, a burst), so a second
+record model can read terminal or merchant sequences (``SequenceConfig.entity``), with a field
+saying whether the card is new at the entity; `SequenceSet` bundles several such models.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ import pandas as pd
 from core_model.config import PRESETS, FeatureOptions, TrainConfig
 from core_model.features import extract_record_features
 from core_model.load import Model, build_model, load, save
-from core_model.progress import NULL_PROGRESS, Progress
 from core_model.records import FieldSpec, RecordSchema
 from core_model.train import train_records
 from fraud.features import _codes, hours_weekdays, string_keys, timestamps_ms
@@ -59,13 +63,14 @@ class SequenceConfig:
     seed: int = 0
     field_surprisal: bool = True
     router_entropy: bool = False
+    entity: str = "customer_id"
 
 
 # Bundles saved before a setting existed were trained without it.
 _LEGACY_CONFIG = {"field_surprisal": False, "router_entropy": True}
 
 
-def _fields(frame: pd.DataFrame) -> list[FieldSpec]:
+def _fields(frame: pd.DataFrame, entity: str = "customer_id") -> list[FieldSpec]:
     fields = [
         FieldSpec("amount_bucket", 66),
         FieldSpec("hour", 25),
@@ -80,6 +85,8 @@ def _fields(frame: pd.DataFrame) -> list[FieldSpec]:
         fields.append(FieldSpec("new_merchant", 3))
     if "country" in frame.columns and frame["country"].notna().any():
         fields.append(FieldSpec("country_is_home", 3))
+    if entity != "customer_id":
+        fields.append(FieldSpec("new_card", 3))
     return fields
 
 
@@ -94,16 +101,23 @@ def _hash_bucket(values: pd.Series, buckets: int) -> np.ndarray:
     return out
 
 
-def tokenise(frame: pd.DataFrame, schema: RecordSchema) -> tuple[list[np.ndarray], np.ndarray]:
-    """Sequences per customer ``[T, F]`` and the sorted row order they follow.
+def tokenise(
+    frame: pd.DataFrame, schema: RecordSchema, entity: str = "customer_id"
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Sequences per entity (customer by default) ``[T, F]`` and the row order they follow.
 
     Returns:
         (sequences, order): ``order[i]`` is the frame position of the i-th record when the
-        sequences are concatenated.
+        sequences are concatenated. Rows without an entity key form no sequence.
     """
+    has_key = frame[entity].notna().to_numpy()
+    if not has_key.all():
+        keep = np.flatnonzero(has_key)
+        seqs, order = tokenise(frame.iloc[keep], schema, entity)
+        return seqs, keep[order]
     n = len(frame)
     ts = timestamps_ms(frame["timestamp"])
-    cust = _codes(frame["customer_id"])
+    cust = _codes(frame[entity])  # the sequence key: a customer, or a terminal, merchant...
     order = np.lexsort((np.arange(n), ts, cust))
     ts_s, cust_s = ts[order], cust[order]
     new_group = np.ones(n, dtype=bool)
@@ -135,6 +149,13 @@ def tokenise(frame: pd.DataFrame, schema: RecordSchema) -> tuple[list[np.ndarray
         # Home country = the customer's first seen country (causal and cheap).
         first_idx = np.maximum.accumulate(np.where(new_group, np.arange(n), 0))
         cols["country_is_home"] = np.where(c < 0, 0, np.where(c == c[first_idx], 1, 2))
+    if "new_card" in names:
+        card = _codes(frame["customer_id"])[order]
+        pair = cust_s * (card.max() + 2) + (card + 1)
+        _, first = np.unique(pair, return_index=True)
+        flag = np.ones(n, dtype=np.int64)
+        flag[first] = 2
+        cols["new_card"] = flag
     records = np.stack([np.asarray(cols[f], dtype=np.int64) for f in names], axis=1)
     bounds = np.flatnonzero(new_group).tolist() + [n]
     seqs = [records[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
@@ -153,19 +174,27 @@ class SequenceModel:
 
     @property
     def names(self) -> tuple[str, ...]:
-        names = [f"seq_pc{i}" for i in range(len(self.pca_components))]
-        names.append("seq_surprisal")
+        # Customer features keep their historical names; other entities' carry the entity.
+        p = "seq" if self.config.entity == "customer_id" else f"seq_{self.config.entity}"
+        names = [f"{p}_pc{i}" for i in range(len(self.pca_components))]
+        names.append(f"{p}_surprisal")
         if self.config.field_surprisal:
-            names += [f"seq_surprisal_{f}" for f in self.model.schema.names]
+            names += [f"{p}_surprisal_{f}" for f in self.model.schema.names]
         if self.config.router_entropy:
-            names.append("seq_router_entropy")
+            names.append(f"{p}_router_entropy")
         return tuple(names)
 
+    @property
+    def entities(self) -> tuple[str, ...]:
+        return (self.config.entity,)
+
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Sequence features for every row of ``frame``, index aligned."""
+        """Sequence features for every row of ``frame``, index aligned (NaN without a key)."""
         if len(frame) == 0:
             return pd.DataFrame({c: np.empty(0) for c in self.names}, index=frame.index)
-        seqs, order = tokenise(frame, self.model.schema)
+        seqs, order = tokenise(frame, self.model.schema, self.config.entity)
+        if not seqs:
+            return pd.DataFrame(np.nan, columns=list(self.names), index=frame.index)
         opts = FeatureOptions(
             batch_size=self.config.feature_batch, max_length=self.config.max_length
         )
@@ -176,7 +205,7 @@ class SequenceModel:
         if self.config.router_entropy:
             parts.append(rf.router_entropy[:, None])
         values = np.hstack(parts).astype(np.float64)
-        out = np.empty_like(values)
+        out = np.full((len(frame), values.shape[1]), np.nan)
         out[order] = values
         return pd.DataFrame(out, columns=list(self.names), index=frame.index)
 
@@ -191,8 +220,62 @@ class SequenceModel:
         }
         (directory / "sequence.json").write_text(json.dumps(meta), "utf-8")
 
+    def features_for_last(self, frame: pd.DataFrame) -> np.ndarray:
+        """Features of ``frame``'s last row, reading only that row's entity sequence.
 
-def load_sequence_model(directory: Path) -> SequenceModel:
+        Single-transaction scoring passes the customer's history plus other entities' recent
+        rows; each model needs only the last row's own sequence.
+        """
+        key = frame[self.config.entity].iloc[-1]
+        if key is None or (isinstance(key, float) and key != key):
+            return np.full(len(self.names), np.nan)
+        own = frame[frame[self.config.entity].astype(str).to_numpy() == str(key)]
+        return self.features(own).to_numpy(dtype=np.float64)[-1]
+
+
+@dataclass
+class SequenceSet:
+    """Several record models (the customer's sequence, a terminal's...) as one feature block."""
+
+    models: list[SequenceModel]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(n for m in self.models for n in m.names)
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        return tuple(m.config.entity for m in self.models)
+
+    @property
+    def train_info(self) -> dict[str, Any]:
+        return {m.config.entity: m.train_info for m in self.models}
+
+    def features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return pd.concat([m.features(frame) for m in self.models], axis=1)
+
+    def features_for_last(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.concatenate([m.features_for_last(frame) for m in self.models])
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for m in self.models:
+            m.save(directory / m.config.entity)
+        (directory / "sequences.json").write_text(
+            json.dumps({"entities": [m.config.entity for m in self.models]}), "utf-8"
+        )
+
+
+def load_sequence_model(directory: Path) -> SequenceModel | SequenceSet:
+    """A bundle's sequence features: one model, or a `SequenceSet` of several."""
+    index = directory / "sequences.json"
+    if index.is_file():
+        entities = json.loads(index.read_text("utf-8"))["entities"]
+        return SequenceSet([_load_one(directory / e) for e in entities])
+    return _load_one(directory)
+
+
+def _load_one(directory: Path) -> SequenceModel:
     meta = json.loads((directory / "sequence.json").read_text("utf-8"))
     model = load(directory / "record_model", device="cpu", dtype="float32")
     return SequenceModel(
@@ -207,18 +290,15 @@ def load_sequence_model(directory: Path) -> SequenceModel:
 
 
 def fit_sequence_model(
-    frame: pd.DataFrame,
-    config: SequenceConfig = SequenceConfig(),
-    progress: Progress = NULL_PROGRESS,
+    frame: pd.DataFrame, config: SequenceConfig = SequenceConfig()
 ) -> SequenceModel:
-    """Pretrain a record model on ``frame``'s customer sequences and fit the PCA; ``progress``
-    counts the pretraining steps (the caller names the stage)."""
-    schema = RecordSchema(tuple(_fields(frame)))
+    """Pretrain a record model on ``frame``'s sequences (``config.entity``) and fit the PCA."""
+    schema = RecordSchema(tuple(_fields(frame, config.entity)))
     spec = dataclasses.replace(
         PRESETS["tiny"], hidden_size=config.hidden_size, num_layers=config.num_layers
     )
     model = build_model(spec, schema=schema, seed=config.seed)
-    seqs, _ = tokenise(frame, schema)
+    seqs, _ = tokenise(frame, schema, config.entity)
     seqs_train: Sequence[np.ndarray] = [s for s in seqs if len(s) >= 2]
     result = train_records(
         model,
@@ -232,7 +312,6 @@ def fit_sequence_model(
             eval_every=max(1, config.steps),
             seed=config.seed,
         ),
-        progress=lambda _step: progress.advance(1),
     )
     rng = np.random.default_rng(config.seed)
     pick = rng.choice(len(seqs), min(len(seqs), 300), replace=False)

@@ -1,5 +1,7 @@
 """Seeded transaction simulator: customer habits, merchants, seasonality, five fraud scenarios.
 
+This is the ``default`` regime; ``SimulationConfig.regime`` picks another (`fraud.regimes`).
+
 Legitimate traffic: each customer has a home city, a lognormal spending profile, favourite
 merchants, active hours and one or two devices; days follow a weekly cycle. Legitimate noise
 (travel, new devices, big purchases, night-time spending) keeps every fraud signal ambiguous on
@@ -28,6 +30,9 @@ SCENARIOS = (
     "merchant_bust_out",
 )
 _SHARES = np.array([0.25, 0.2, 0.2, 0.2, 0.15])
+# "default" is this module's world (the one the suite was designed in); the others, with their
+# own scenario mixes and column sets, live in fraud.regimes.
+REGIMES = ("default", "terminal", "merchant", "device")
 
 # (lat, lon, country, currency, units per USD, population weight)
 _CITIES = [
@@ -83,8 +88,11 @@ class SimulationConfig:
     chargeback_share: float = 0.35
     legit_label_days: float = 30.0
     with_pan: bool = False
+    regime: str = "default"
 
     def __post_init__(self) -> None:
+        if self.regime not in REGIMES:
+            raise ConfigError(f"unknown regime {self.regime!r}; use one of {', '.join(REGIMES)}")
         if self.n_transactions < 1000:
             raise ConfigError("simulate at least 1000 transactions (--rows)")
         if self.n_customers < 50 or self.n_merchants < 20:
@@ -109,8 +117,13 @@ class SimulationSummary:
 def simulate(config: SimulationConfig) -> pd.DataFrame:
     """Simulate transactions in the canonical columns plus ``fraud_scenario`` (and ``pan``).
 
-    Deterministic for a given config (seed included). Rows are in time order.
+    Deterministic for a given config (seed included). Rows are in time order. A regime other
+    than ``default`` has its own columns and scenarios (`fraud.regimes`).
     """
+    if config.regime != "default":
+        from fraud.regimes import simulate_regime
+
+        return simulate_regime(config)
     rng = np.random.default_rng(config.seed)
     world = _World.build(config, rng)
     n_fraud = int(round(config.n_transactions * config.fraud_rate_target))
@@ -135,8 +148,17 @@ def write_simulation(config: SimulationConfig, path: str | Path) -> SimulationSu
         rows=len(frame),
         fraud_rows=fraud_rows,
         fraud_rate=fraud_rows / len(frame),
-        per_scenario={s: int(counts.get(s, 0)) for s in SCENARIOS},
+        per_scenario={s: int(counts.get(s, 0)) for s in scenarios(config.regime)},
     )
+
+
+def scenarios(regime: str = "default") -> tuple[str, ...]:
+    """The fraud scenarios a regime simulates."""
+    if regime == "default":
+        return SCENARIOS
+    from fraud.regimes import SCENARIOS as REGIME_SCENARIOS
+
+    return REGIME_SCENARIOS[regime]
 
 
 class _World:

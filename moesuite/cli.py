@@ -74,7 +74,7 @@ COMMANDS: Mapping[str, CommandEntry] = {
         ("serve", "web", "serve",
          "Serve the JSON API (/v1, docs at /docs) and the analyst console (/console)."),
         ("simulate-transactions", "fraud", "simulate_transactions",
-         "Write a seeded, labelled synthetic transaction file with five fraud scenarios."),
+         "Write a seeded, labelled synthetic transaction file (fraud scenarios by --regime)."),
         ("train-code-model", "defects", "train_code_model_command",
          "Train the default code model (BPE + small MoE) on the installed packages."),
         ("train-defects", "defects", "train_defects",

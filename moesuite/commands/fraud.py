@@ -124,6 +124,26 @@ def score_transactions(settings, file, output, bundle, column_map, rejections, n
 )
 @click.option("--column-map", help="Rename input columns: src=canonical,...")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--entity-columns",
+    help="Extra columns to treat as entities (activity and fraud-rate features), comma-separated.",
+)
+@click.option("--ignore-columns", help="Extra columns never to use as features, comma-separated.")
+@click.option(
+    "--choose/--no-choose",
+    default=True,
+    show_default=True,
+    help="Choose windows, booster settings and sequence features on a later validation block.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="OpenMP/torch threads (0 = the libraries' defaults); 1 keeps training steady beside "
+    "other busy processes.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Booster and model seed.")
 @pass_settings
 def train_fraud_command(
     settings,
@@ -135,6 +155,11 @@ def train_fraud_command(
     no_sequence,
     sequence_steps,
     column_map,
+    entity_columns,
+    ignore_columns,
+    choose,
+    threads,
+    seed,
     fmt="text",
 ):
     """Train a fraud bundle on labelled transactions in FILE."""
@@ -155,9 +180,15 @@ def train_fraud_command(
         column_map=_column_map(column_map),
         pan_key=load_or_create_pan_key(settings.home),
         sequence_config=seq_config,
+        entity_columns=_names(entity_columns),
+        ignore_columns=_names(ignore_columns),
+        choose=choose,
+        threads=threads or None,
+        seed=seed,
+        progress=command_progress(),
     )
-    progress = command_progress()
-    bundle = train_fraud(file, options, progress=progress)
+    progress = options.progress
+    bundle = train_fraud(file, options)
     progress.stage("save bundle")
     path = bundle.save(output)
     progress.close()
@@ -175,6 +206,20 @@ def train_fraud_command(
         f"thresholds review {bundle.thresholds.review:.4g}, "
         f"decline {bundle.thresholds.decline:.4g}"
     )
+    choice = bundle.metadata["choice"]
+    click.echo(f"chose windows {choice['windows']}, booster {choice['booster']}: {choice['why']}")
+    for cand in choice["candidates"]:
+        seq = f" + {cand['sequence']} sequences" if cand["sequence"] else ""
+        click.echo(
+            f"  windows {cand['windows']:<9} booster {cand['booster']:<12}{seq:<36}"
+            f" validation AP {cand['validation_ap']:.4f}"
+        )
+    click.echo(f"sequence features: {choice['sequence_reason']}")
+    click.echo(f"entities: {', '.join(choice['entities']) or 'none'}")
+    extra = choice["numeric_columns"] + choice["categorical_columns"]
+    click.echo(f"file columns used: {', '.join(extra) or 'none'}")
+    for col, why in choice["ignored_columns"].items():
+        click.echo(f"  left out {col}: {why}")
 
 
 @click.command("evaluate-fraud")
@@ -204,11 +249,30 @@ def train_fraud_command(
     help="Also fit the bundle's other feature variant (behavioural only vs + sequence) on the "
     "rows before --from and report both side by side.",
 )
+@click.option(
+    "--baseline/--no-baseline",
+    "reference_baseline",
+    default=True,
+    show_default=True,
+    help="Also fit a plain textbook model (windowed customer spending, terminal/merchant "
+    "fraud rates, HistGradientBoosting with stock settings) on the same history and report "
+    "the bundle against it.",
+)
 @click.option("--column-map", help="Rename input columns: src=canonical,...")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_settings
 def evaluate_fraud_command(
-    settings, file, bundle, start, end, output, baseline_bundle, ablation, column_map, fmt
+    settings,
+    file,
+    bundle,
+    start,
+    end,
+    output,
+    baseline_bundle,
+    ablation,
+    reference_baseline,
+    column_map,
+    fmt,
 ):
     """Measure a bundle on the labelled rows of FILE in [--from, --to]."""
     from fraud.bundle import load_bundle
@@ -222,6 +286,7 @@ def evaluate_fraud_command(
         database_url=settings.database_url if _has_review_db(settings) else None,
         baseline=load_bundle(baseline_bundle) if baseline_bundle else None,
         ablation=ablation,
+        reference_baseline=reference_baseline,
         pan_key=load_or_create_pan_key(settings.home),
     )
     progress = command_progress()
@@ -242,6 +307,18 @@ def evaluate_fraud_command(
             f"{a['role']:<14} {a['features']:<21} AUC {a['auc_roc']:.4f}  "
             f"AP {a['average_precision']:.4f}  recall@1%FPR {a['recall_at_1pct_fpr']:.4f}"
         )
+    ref = m.get("reference_baseline")
+    if ref is not None:
+        k_key = next(k for k in ref if k.startswith("mean_daily_precision_at_"))
+        k = k_key.removeprefix("mean_daily_precision_at_")
+        click.echo(f"{'':<20} {'AUC':>7} {'AP':>7} {'recall@1%FPR':>13} {f'prec@{k}/day':>12}")
+        for name, r in (("suite", m), ("reference baseline", ref)):
+            click.echo(
+                f"{name:<20} {r['auc_roc']:>7.4f} {r['average_precision']:>7.4f} "
+                f"{r['recall_at_1pct_fpr']:>13.4f} {r[k_key]:>12.4f}"
+            )
+        click.echo(f"reference baseline: {ref['features']}")
+        click.echo(m["versus_baseline"]["verdict"])
     if report.files:
         click.echo(f"report: {Path(output) / 'report.md'}")
 
@@ -260,6 +337,11 @@ def _train_summary(bundle, path: Path) -> dict:
         "calibration_block": {"auc_roc": m["auc_roc"], "average_precision": m["average_precision"]},
         "thresholds": {"review": bundle.thresholds.review, "decline": bundle.thresholds.decline},
     }
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(n.strip() for n in (text or "").split(",") if n.strip())
+
 
 
 def _has_review_db(settings: Settings) -> bool:
@@ -295,10 +377,18 @@ def _has_review_db(settings: Settings) -> bool:
     default="text",
     help="Summary format (with -o - the summary goes to stderr).",
 )
+@click.option(
+    "--regime",
+    type=click.Choice(["default", "terminal", "merchant", "device"]),
+    default="default",
+    show_default=True,
+    help="Which world: default (the suite's own), terminal (ids, time, amount and terminal "
+    "only), merchant (categories, coordinates, demographics), device (devices and channels).",
+)
 def simulate_transactions(
-    output, rows, customers, merchants, days, seed, fraud_rate, with_pan, fmt="text"
+    output, rows, customers, merchants, days, seed, fraud_rate, with_pan, regime, fmt="text"
 ):
-    """Write a seeded, labelled synthetic transaction file with five fraud scenarios."""
+    """Write a seeded, labelled synthetic transaction file (fraud scenarios by --regime)."""
     from fraud.simulate import SimulationConfig, write_simulation
 
     config = SimulationConfig(
@@ -309,6 +399,7 @@ def simulate_transactions(
         seed=seed,
         fraud_rate_target=fraud_rate,
         with_pan=with_pan,
+        regime=regime,
     )
     summary = write_simulation(config, output)
     # With -o - the data owns stdout, so the summary goes to stderr.

@@ -65,9 +65,13 @@ def test_shipped_default_bundle_loads_and_scores():
     from fraud.simulate import SimulationConfig, simulate
 
     bundle = load_bundle(DEFAULT_BUNDLE)
-    # Ships with the MoE sequence features; scores right after install, no training.
-    assert bundle.sequence is not None and "seq_surprisal" in bundle.feature_names
-    assert bundle.metadata["ablation_calibration_block"]["behavioural"]["average_precision"] > 0
+    # Trained as train-fraud trains: entity features, settings chosen on a validation block,
+    # each record model kept only where it raised validation AP (all candidates recorded).
+    assert "terminal_id_risk_7d" in bundle.feature_names
+    choice = bundle.metadata["choice"]
+    assert len(choice["candidates"]) >= 5
+    kept = tuple(choice["sequence"])
+    assert (bundle.sequence.entities if bundle.sequence is not None else ()) == kept
     frame = simulate(SimulationConfig(n_transactions=3000, n_customers=100, days=20, seed=5))
     result = score_frame(frame, bundle)
     scores = result.frame["score"].to_numpy()

@@ -97,3 +97,77 @@ def test_ablation_without_enough_history_is_a_clear_error():
             bundle,
             EvaluateOptions(start="2026-01-03", ablation=True, sequence_config=TINY_SEQ_CONFIG),
         )
+
+
+def test_reference_baseline_in_metrics_json_report_and_plots(tmp_path):
+    frame = make_frame(n=8000, n_customers=150, days=70, seed=8)
+    bundle = train_fraud(frame, TrainFraudOptions(until="2026-02-20"))
+    report = evaluate_fraud(
+        frame, bundle, EvaluateOptions(start="2026-02-21", output_dir=tmp_path / "rep")
+    )
+    m = report.metrics
+    ref = m["reference_baseline"]
+    # Fitted on the history the bundle saw: its cutoff, its labels known by then.
+    assert ref["trained_until"] == bundle.metadata["data_until"]
+    assert ref["training_rows"] == bundle.metadata["rows"]
+    assert 0.5 < ref["auc_roc"] <= 1 and 0 < ref["average_precision"] <= 1
+    assert "customer windows" in ref["features"]
+    delta = m["versus_baseline"]["delta"]["average_precision"]
+    assert delta == pytest.approx(m["average_precision"] - ref["average_precision"])
+    assert m["versus_baseline"]["suite_beats_baseline"] == (delta > 0)
+    assert "baseline_precision_at_20" in report.precision_at_k
+    saved = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    assert saved["metrics"]["reference_baseline"]["average_precision"] == ref["average_precision"]
+    text = (tmp_path / "rep" / "report.md").read_text()
+    assert "Suite vs reference baseline" in text and "roc_curve.png" in text
+    assert (tmp_path / "rep" / "roc_curve.png").stat().st_size > 0
+    skipped = evaluate_fraud(
+        frame, bundle, EvaluateOptions(start="2026-02-21", reference_baseline=False)
+    )
+    assert "reference_baseline" not in skipped.metrics
+    assert "versus_baseline" not in skipped.metrics
+    assert skipped.metrics["average_precision"] == m["average_precision"]
+
+
+def test_a_suite_that_loses_to_its_baseline_is_told_plainly():
+    frame = make_frame(n=8000, n_customers=150, days=70, seed=8)
+    # A bundle trained on shuffled labels has learnt nothing; the baseline sees true labels.
+    noise = frame.copy()
+    noise["is_fraud"] = noise["is_fraud"].sample(frac=1.0, random_state=0).to_numpy()
+    bundle = train_fraud(noise, TrainFraudOptions(until="2026-02-20"))
+    m = evaluate_fraud(frame, bundle, EvaluateOptions(start="2026-02-21")).metrics
+    assert m["average_precision"] < m["reference_baseline"]["average_precision"]
+    assert m["versus_baseline"]["suite_beats_baseline"] is False
+    assert "DOES NOT BEAT ITS REFERENCE BASELINE" in m["versus_baseline"]["verdict"]
+
+
+def test_cli_evaluate_prints_the_baseline_in_text_and_json(tmp_path):
+    from click.testing import CliRunner
+
+    from moesuite.cli import cli
+
+    frame = make_frame(n=6000, n_customers=120, days=60, seed=10)
+    src = tmp_path / "txns.parquet"
+    frame.to_parquet(src)
+    runner = CliRunner()
+    base = ["--home", str(tmp_path)]
+    r = runner.invoke(
+        cli,
+        [*base, "train-fraud", str(src), "-o", str(tmp_path / "b"), "--until", "2026-02-15",
+         "--no-sequence"],
+    )
+    assert r.exit_code == 0, r.output
+    evaluate = [*base, "evaluate-fraud", str(src), "--bundle", str(tmp_path / "b"), "--from",
+                "2026-02-16", "--no-ablation"]
+    r = runner.invoke(cli, evaluate)
+    assert r.exit_code == 0, r.output
+    assert "reference baseline" in r.output and "prec@20/day" in r.output
+    assert "its reference baseline" in r.output.splitlines()[-1]
+    r = runner.invoke(cli, [*evaluate, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    m = json.loads(r.output)["metrics"]
+    assert set(m["reference_baseline"]) >= {"auc_roc", "average_precision", "recall_at_1pct_fpr"}
+    assert m["versus_baseline"]["verdict"]
+    r = runner.invoke(cli, [*evaluate, "--no-baseline"])
+    assert r.exit_code == 0, r.output
+    assert "reference baseline" not in r.output

@@ -50,7 +50,10 @@ def test_label_delay_applies_without_label_time(frame):
 def test_single_transaction_matches_batch(frame):
     schema = fit_feature_schema(frame)
     batch = compute_features(frame, schema)
-    non_risk = [c for c in schema.names if not c.endswith("_risk")]
+    # Entity features need the entity's rows too (tests/fraud/test_entity_features.py).
+    non_risk = [
+        c for c in schema.names if not c.startswith(tuple(f"{e}_" for e in schema.entities))
+    ]
     cust = frame["customer_id"].value_counts().index[0]
     rows = frame.index[frame["customer_id"] == cust]
     for pos in [rows[0], rows[1], rows[len(rows) // 2], rows[-1]]:

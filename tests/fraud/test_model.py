@@ -60,3 +60,14 @@ def test_no_frauds_is_a_clear_error(frame):
 def test_reasons_are_readable():
     assert describe("amount_ratio_mean_30d", 7.5) == "amount 7.5x the customer's 30-day mean"
     assert describe("count_1h", 4) == "4 earlier transactions in the last 1h"
+
+
+def test_entity_features_read_as_reasons():
+    from fraud.model import describe
+
+    assert describe("terminal_id_risk_7d", 0.125) == (
+        "terminal fraud rate 12.5% among labels of the last 7d"
+    )
+    assert describe("merchant_id_count_1d", 14) == "14 transactions at this merchant in the last 1d"
+    assert describe("device_id_amount_ratio", 3.2) == "amount 3.2x this device's recent mean"
+    assert describe("mcc_risk", 0.02) == "merchant category fraud rate 2.0%"

@@ -109,10 +109,12 @@ def test_cli_train_score_evaluate(tmp_path):
             "30",
             "--column-map",
             "amt=amount",
+            "--no-choose",
         ],
     )
     assert r.exit_code == 0, r.output
     assert "bundle fraud-" in r.output
+    assert "chose windows standard, booster regularised" in r.output, r.output
     r = runner.invoke(
         cli,
         [

@@ -12,6 +12,9 @@ from tests.fraud.txn_frames import make_frame
 TINY = SequenceConfig(
     hidden_size=32, steps=15, batch_size=8, seq_len=32, pca_dims=4, router_entropy=True
 )
+# The customer's sequence only, kept whatever the validation says (as bundles were trained
+# before entity sequences and the choice).
+CUSTOMER_ONLY = {"choose": False, "sequence_entities": ("customer_id",)}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +55,9 @@ def test_features_are_causal(frame, seq_model):
 
 def test_bundle_with_sequence_round_trip(tmp_path):
     frame = make_frame(n=4000, n_customers=80, days=45, seed=13)
-    bundle = train_fraud(frame, TrainFraudOptions(with_sequence=True, sequence_config=TINY))
+    bundle = train_fraud(
+        frame, TrainFraudOptions(with_sequence=True, sequence_config=TINY, **CUSTOMER_ONLY)
+    )
     assert bundle.feature_names[-1] == "seq_router_entropy"
     assert {"seq_pc3", "seq_surprisal_amount_bucket"} <= set(bundle.feature_names)
     assert bundle.metadata["sequence_pretraining"]["steps"] == TINY.steps
@@ -70,7 +75,9 @@ def test_score_one_with_sequence_features_matches_batch(tmp_path):
     from fraud.review.history import record_transactions
 
     frame = make_frame(n=4000, n_customers=80, days=45, seed=14)
-    bundle = train_fraud(frame, TrainFraudOptions(with_sequence=True, sequence_config=TINY))
+    bundle = train_fraud(
+        frame, TrainFraudOptions(with_sequence=True, sequence_config=TINY, **CUSTOMER_ONLY)
+    )
     unlabelled = frame.drop(columns=["is_fraud", "label_time"])
     cust = unlabelled["customer_id"].value_counts().index[0]
     rows = unlabelled[unlabelled["customer_id"] == cust]
@@ -103,7 +110,9 @@ def test_bundle_saved_before_field_surprisal_loads_with_its_old_features(tmp_pat
     legacy = SequenceConfig(
         hidden_size=32, steps=5, seq_len=32, pca_dims=2, field_surprisal=False, router_entropy=True
     )
-    bundle = train_fraud(frame, TrainFraudOptions(with_sequence=True, sequence_config=legacy))
+    bundle = train_fraud(
+        frame, TrainFraudOptions(with_sequence=True, sequence_config=legacy, **CUSTOMER_ONLY)
+    )
     path = bundle.save(tmp_path / "old")
     meta_path = path / "sequence" / "sequence.json"
     meta = json.loads(meta_path.read_text())
@@ -114,3 +123,47 @@ def test_bundle_saved_before_field_surprisal_loads_with_its_old_features(tmp_pat
     assert loaded.sequence.names == ("seq_pc0", "seq_pc1", "seq_surprisal", "seq_router_entropy")
     a = score_frame(frame.tail(300), bundle).frame["score"].to_numpy()
     np.testing.assert_allclose(score_frame(frame.tail(300), loaded).frame["score"], a, rtol=1e-5)
+
+
+def test_terminal_sequences_feed_their_own_features(tmp_path):
+    from fraud.pipeline import score_one
+    from fraud.review.db import get_engine
+    from fraud.review.history import record_transactions
+    from fraud.sequence import SequenceSet
+
+    frame = make_frame(n=4000, n_customers=80, days=45, seed=16)
+    frame["terminal_id"] = [f"T{int(m[1:]) % 40}" for m in frame["merchant_id"]]
+    options = TrainFraudOptions(
+        with_sequence=True,
+        sequence_config=SequenceConfig(hidden_size=32, steps=15, batch_size=8, seq_len=32),
+        choose=False,
+    )
+    bundle = train_fraud(frame, options)
+    assert isinstance(bundle.sequence, SequenceSet)
+    assert bundle.sequence.entities == ("customer_id", "terminal_id")
+    names = bundle.feature_names
+    assert {
+        "seq_surprisal",
+        "seq_terminal_id_surprisal",
+        "seq_terminal_id_surprisal_new_card",
+    } <= set(names)
+    assert [c["sequence"] for c in bundle.metadata["choice"]["candidates"]][-2:] == [
+        "customer_id",
+        "customer_id+terminal_id",
+    ]
+    # A terminal's sequence: one per terminal, the card's novelty there as a field.
+    seqs, _ = tokenise(frame, bundle.sequence.models[1].model.schema, "terminal_id")
+    assert len(seqs) == frame["terminal_id"].nunique()
+    path = bundle.save(tmp_path / "b")
+    loaded = load_bundle(path)
+    assert loaded.sequence.entities == ("customer_id", "terminal_id")
+    unlabelled = frame.drop(columns=["is_fraud", "label_time"])
+    a = score_frame(unlabelled, bundle).frame["score"].to_numpy()
+    np.testing.assert_allclose(score_frame(unlabelled, loaded).frame["score"], a, rtol=1e-5)
+    # One transaction scored alone reads its customer's and its terminal's stored rows.
+    engine = get_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    record_transactions(engine, unlabelled.iloc[:-1])
+    txn = unlabelled.iloc[-1].to_dict()
+    txn["timestamp"] = unlabelled["timestamp"].iloc[-1].isoformat()
+    decision = score_one(txn, loaded, engine, record=False)
+    assert decision.score == pytest.approx(float(a[-1]), rel=1e-5)

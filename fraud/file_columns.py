@@ -1,0 +1,128 @@
+"""The file's own columns as features: which extra columns a model may use, and their encoding.
+
+A fraud team's file carries more than the canonical columns: a category, a channel, a balance,
+a city population. Numeric columns become ``num_<col>`` and low-cardinality text columns
+``cat_<col>`` (an index into the categories seen in training; others are missing). Columns
+that would mislead a model are left out, each with its reason: identifiers and free text (too
+many distinct values), counters that track time (they never repeat after training), and columns
+that give the label away (a simulator's scenario name, a rules engine's flag that *is* the
+label).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from fraud.feature_schema import string_keys, timestamps_ms
+
+MAX_CATEGORIES = 64
+_NUMERIC_SHARE = 0.98  # of non-missing values that must parse as numbers
+_ID_UNIQUE_SHARE = 0.5  # integer columns with more distinct values than this look like ids
+_TIME_CORRELATION = 0.95
+_LEAK_AUC = 0.995  # a single column separating the classes this well is a label in disguise
+
+
+@dataclass(frozen=True)
+class FileColumns:
+    """Extra columns chosen as features, and the ones left out with why."""
+
+    numeric: tuple[str, ...] = ()
+    categories: Mapping[str, tuple[str, ...]] | None = None
+    ignored: Mapping[str, str] | None = None
+
+
+def _as_numbers(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(float)
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float)
+    return pd.to_numeric(values.astype("string").str.strip(), errors="coerce").astype(float)
+
+
+def _leaks(values: np.ndarray, y: np.ndarray) -> bool:
+    ok = np.isfinite(values)
+    if ok.sum() < 20 or len(np.unique(y[ok])) < 2:
+        return False
+    auc = roc_auc_score(y[ok], values[ok])
+    return max(auc, 1 - auc) >= _LEAK_AUC
+
+
+def choose_file_columns(
+    frame: pd.DataFrame, candidates: Iterable[str], labels: pd.Series | None = None
+) -> FileColumns:
+    """Decide which extra columns become features (on the training rows).
+
+    Args:
+        frame: the training rows.
+        candidates: extra column names (not canonical, not entity, not ignored by the user).
+        labels: ``is_fraud`` of the rows (NA where unknown), for the leak check.
+    """
+    numeric: list[str] = []
+    categories: dict[str, tuple[str, ...]] = {}
+    ignored: dict[str, str] = {}
+    y = None
+    if labels is not None:
+        lab = pd.to_numeric(labels, errors="coerce").to_numpy(dtype=float)
+        y = lab
+    ts = timestamps_ms(frame["timestamp"]).astype(float)
+    for col in candidates:
+        values = frame[col]
+        present = values.notna()
+        if not present.any():
+            ignored[col] = "empty"
+            continue
+        nums = _as_numbers(values)
+        parsed = nums.notna() & np.isfinite(nums.fillna(0.0))
+        if parsed.sum() >= _NUMERIC_SHARE * present.sum():
+            v = nums.to_numpy(dtype=float)
+            ok = np.isfinite(v)
+            distinct = len(np.unique(v[ok]))
+            integral = bool(np.all(np.mod(v[ok], 1) == 0))
+            if integral and distinct > _ID_UNIQUE_SHARE * ok.sum() and distinct > MAX_CATEGORIES:
+                ignored[col] = "identifier (integers, mostly distinct)"
+                continue
+            if ok.sum() > 2 and np.std(v[ok]) > 0:
+                ranks = (pd.Series(v[ok]).rank(), pd.Series(ts[ok]).rank())
+                corr = abs(float(np.corrcoef(*ranks)[0, 1]))
+                if corr >= _TIME_CORRELATION:
+                    ignored[col] = f"tracks time (rank correlation {corr:.2f})"
+                    continue
+            if y is not None and _leaks(np.where(np.isfinite(y), v, np.nan), np.nan_to_num(y)):
+                ignored[col] = "gives the label away (separates fraud almost perfectly)"
+                continue
+            numeric.append(col)
+            continue
+        keys = string_keys(values)
+        distinct_keys = pd.unique(keys[present.to_numpy()])
+        if len(distinct_keys) > MAX_CATEGORIES:
+            ignored[col] = f"identifier or free text ({len(distinct_keys)} distinct values)"
+            continue
+        cats = tuple(sorted(str(k) for k in distinct_keys))
+        if y is not None:
+            known = np.isfinite(y)
+            code = encode_categories(values, cats)
+            rate = pd.Series(np.nan_to_num(y)[known]).groupby(code[known]).mean()
+            encoded = pd.Series(code[known]).map(rate).to_numpy(dtype=float)
+            full = np.full(len(y), np.nan)
+            full[known] = encoded
+            if _leaks(full, np.nan_to_num(y)):
+                ignored[col] = "gives the label away (separates fraud almost perfectly)"
+                continue
+        categories[col] = cats
+    return FileColumns(tuple(numeric), categories, ignored)
+
+
+def encode_numeric(values: pd.Series) -> np.ndarray:
+    """A numeric column as float64 (unparseable values missing)."""
+    return _as_numbers(values).to_numpy(dtype=np.float64)
+
+
+def encode_categories(values: pd.Series, categories: tuple[str, ...]) -> np.ndarray:
+    """Index of each value among the training categories; NaN for missing or unseen."""
+    lookup = {v: float(i) for i, v in enumerate(categories)}
+    return np.array([lookup.get(k, np.nan) for k in string_keys(values)], dtype=np.float64)
