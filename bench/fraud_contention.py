@@ -34,7 +34,7 @@ def _train(file: Path, out: Path, home: Path, threads: str | None, env_extra: di
         "-o",
         str(out),
         "--until",
-        "2026-03-01",
+        "2026-03-31",
         "--quiet",
     ]
     if threads is not None:

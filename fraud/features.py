@@ -253,9 +253,11 @@ def compute_features(
     prev_gap[new_group] = np.nan
     sorted_out["secs_since_prev"] = prev_gap
 
-    cs = np.concatenate(([0.0], np.cumsum(amount)))
-    cs_log = np.concatenate(([0.0], np.cumsum(log_amt)))
-    cs_log2 = np.concatenate(([0.0], np.cumsum(log_amt**2)))
+    # Sums restart at each customer: a customer's features then never depend on other
+    # customers' rows (rounding included), so a file split by customer scores the same.
+    cs = _group_prefix_sums(amount, cust_s, new_group)
+    cs_log = _group_prefix_sums(log_amt, cust_s, new_group)
+    cs_log2 = _group_prefix_sums(log_amt**2, cust_s, new_group)
     for w, seconds in cfg.windows:
         start = np.searchsorted(key, key - int(seconds * 1000), side="left")
         cnt = idx - start
@@ -309,6 +311,15 @@ def compute_features(
     for name in schema.names:
         out[name] = direct[name] if name in direct else sorted_out[name][inverse]
     return pd.DataFrame(out, index=frame.index)
+
+
+def _group_prefix_sums(values: np.ndarray, groups: np.ndarray, new_group: np.ndarray) -> np.ndarray:
+    """Per row, the sum of its group's earlier values (rows sorted by group)."""
+    inclusive = pd.Series(values).groupby(groups, sort=False).cumsum().to_numpy()
+    out = np.zeros(len(values))
+    out[1:] = inclusive[:-1]
+    out[new_group] = 0.0
+    return out
 
 
 def _habit_features(amount, hour, cust_s, ts_s, t0, group_start, cfg: FeatureConfig):
