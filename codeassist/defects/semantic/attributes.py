@@ -8,8 +8,9 @@ whenever the class could gain attributes the file does not show (see
 `FileFacts.class_is_closed`), when ``X`` is assigned on anything anywhere in the file, appears as a
 string (``getattr(self, "X")``, ``hasattr``), is bound in any class body of the file (a subclass
 may supply it), or the read sits under ``except AttributeError``. A misspelling of a name the
-class does set is reported at high confidence with the fix; a name with no near neighbour (a
-mixin may expect a subclass in another file to supply it) only at a lower one.
+class does set (an edit or two away) is reported at high confidence with the fix; a name with no
+near neighbour (a mixin may expect a subclass in another file to supply it) only at a lower one.
+A class without bases that calls ``super()`` is a mixin too.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from codeassist.defects.semantic.model import (
 RULE = "undefined-self-attribute"
 TYPO_CONFIDENCE = 0.9
 UNKNOWN_CONFIDENCE = 0.55
-_CUTOFF = 0.75  # difflib ratio for "a misspelling of"
 
 
 def _guarded_reads(method: ast.AST) -> set[int]:
@@ -51,6 +51,42 @@ def _guarded_reads(method: ast.AST) -> set[int]:
             for statement in node.body:
                 guarded.update(id(n) for n in ast.walk(statement))
     return guarded
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def closest_name(name: str, names: set[str]) -> str | None:
+    """The one name `name` looks like a misspelling of: at most one edit in four characters
+    (two at most), the nearest by difflib's ratio among those. ``_print`` is not a misspelling
+    of ``_print_Min``; ``balanse`` is one of ``balance``."""
+    budget = max(1, min(2, len(name) // 4))
+    near = [n for n in names if not n.startswith("__") and edit_distance(name, n) <= budget]
+    if not near:
+        return None
+    return max(sorted(near), key=lambda n: difflib.SequenceMatcher(None, name, n).ratio())
+
+
+def _cooperative(chain: list) -> bool:
+    """A class of the chain without bases calls ``super()``: it is written to sit before other
+    classes in an MRO this file does not show (a mixin)."""
+    return any(
+        isinstance(c, ast.ClassDef)
+        and not c.bases
+        and any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "super"
+            for n in ast.walk(c)
+        )
+        for c in chain
+    )
 
 
 def _defined(chain: list, facts: FileFacts) -> set[str]:
@@ -86,8 +122,10 @@ def check_self_attributes(facts: FileFacts, path: str) -> list[Finding]:
         if not isinstance(node, ast.ClassDef):
             continue
         chain = facts.ancestry(node)
-        if chain is None or not any(
-            isinstance(c, ast.ClassDef) and "__init__" in body_names(c) for c in chain
+        if (
+            chain is None
+            or _cooperative(chain)
+            or not any(isinstance(c, ast.ClassDef) and "__init__" in body_names(c) for c in chain)
         ):
             continue  # a class that initialises nothing itself is a mixin: others supply state
         defined = _defined(chain, facts)
@@ -111,8 +149,7 @@ def check_self_attributes(facts: FileFacts, path: str) -> list[Finding]:
                     and id(n) not in guarded
                 ):
                     continue
-                settable = sorted(a for a in defined if not a.startswith("__"))
-                close = difflib.get_close_matches(n.attr, settable, n=1, cutoff=_CUTOFF)
+                close = closest_name(n.attr, defined)
                 if close:
                     findings.append(
                         make_finding(
@@ -121,9 +158,9 @@ def check_self_attributes(facts: FileFacts, path: str) -> list[Finding]:
                             n,
                             RULE,
                             f"`self.{n.attr}` is never set or defined in `{node.name}` or its "
-                            f"bases; did you mean `self.{close[0]}`?",
+                            f"bases; did you mean `self.{close}`?",
                             TYPO_CONFIDENCE,
-                            fix=f"self.{close[0]}",
+                            fix=f"self.{close}",
                         )
                     )
                 else:

@@ -32,6 +32,17 @@ DISCARD_RULE = "discarded-pure-call"
 ARITY_CONFIDENCE = 0.9
 DISCARD_CONFIDENCE = 0.85
 
+# How many positional arguments str's own method takes (min, max): a call that does not fit is
+# not on a string (tkinter's ``root.title("App")`` sets a window title).
+STR_ARITY: dict[str, tuple[int, int]] = {
+    "strip": (0, 1), "lstrip": (0, 1), "rstrip": (0, 1), "zfill": (1, 1),
+    "removeprefix": (1, 1), "removesuffix": (1, 1), "expandtabs": (0, 1),
+    "startswith": (1, 3), "endswith": (1, 3), "splitlines": (0, 1), "ljust": (1, 2),
+    "rjust": (1, 2), "center": (1, 2), "join": (1, 1), "replace": (2, 3), "split": (0, 2),
+    "rsplit": (0, 2), "partition": (1, 1), "rpartition": (1, 1), "encode": (0, 2),
+    "translate": (1, 1), "count": (1, 3), "find": (1, 3), "rfind": (1, 3), "index": (1, 3),
+    "rindex": (1, 3), "format": (0, 10**6),
+}  # fmt: skip
 # String methods no other common type has with a side effect.
 STR_ONLY_METHODS = frozenset(
     {
@@ -228,6 +239,22 @@ def check_call_arity(facts: FileFacts, path: str) -> list[Finding]:
     return findings
 
 
+def _fits_str(call: ast.Call, method: str) -> bool:
+    """Whether the call could be str's own `method` (keywords are checked only for being
+    absent where str takes none)."""
+    low, high = STR_ARITY.get(method, (0, 0))
+    if any(isinstance(a, ast.Starred) for a in call.args):
+        return True
+    keywords = len(call.keywords)
+    if (
+        method != "format"
+        and keywords
+        and method not in ("split", "rsplit", "splitlines", "expandtabs", "encode")
+    ):
+        return False
+    return low <= len(call.args) + keywords and len(call.args) <= high
+
+
 def _visibly_string(node: ast.expr) -> bool:
     if isinstance(node, ast.Constant):
         return isinstance(node.value, str)
@@ -253,9 +280,13 @@ def check_discarded_calls(facts: FileFacts, path: str) -> list[Finding]:
         call = statement.value
         func = call.func
         target = None
-        if isinstance(func, ast.Attribute) and (
-            func.attr in STR_ONLY_METHODS
-            or (func.attr in STR_METHODS and _visibly_string(func.value))
+        if (
+            isinstance(func, ast.Attribute)
+            and (
+                func.attr in STR_ONLY_METHODS
+                or (func.attr in STR_METHODS and _visibly_string(func.value))
+            )
+            and _fits_str(call, func.attr)
         ):
             what = f"`.{func.attr}()` returns a new value (strings are immutable)"
             if func.attr in RETURNS_STRING:

@@ -314,6 +314,13 @@ def test_self_attribute_quiet_under_except_attribute_error():
         "def f(thread, path):\n    thread.join()\n    path.replace('x')\n",
         # called to see whether it raises
         "def f(x):\n    try:\n        abs(x)\n    except TypeError:\n        return 0\n",
+        # not a string: str.title() takes no argument (tkinter's root.title("App"))
+        "def f(root):\n    root.title('App')\n",
+        # a mixin: no bases, cooperative super(); `_print` is not a misspelling of `_print_x`
+        "class Mixin:\n    def __init__(self, s=None):\n        super().__init__(s)\n"
+        "    def f(self):\n        return self._print(1)\n",
+        "class P:\n    def __init__(self):\n        self.n = 0\n    def _print_x(self):\n"
+        "        return self._print(1)\n",
         # each bound returned where it is compared
         "def clamp(v, lo, hi):\n    if v < lo:\n        return lo\n    if v > hi:\n"
         "        return hi\n    return v\n",
