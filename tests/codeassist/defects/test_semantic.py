@@ -318,7 +318,7 @@ def test_self_attribute_quiet_under_except_attribute_error():
         "def f(root):\n    root.title('App')\n",
         # a mixin: no bases, cooperative super(); `_print` is not a misspelling of `_print_x`
         "class Mixin:\n    def __init__(self, s=None):\n        super().__init__(s)\n"
-        "    def f(self):\n        return self._print(1)\n",
+        "        self.label = s\n    def f(self):\n        return self.labels\n",
         "class P:\n    def __init__(self):\n        self.n = 0\n    def _print_x(self):\n"
         "        return self._print(1)\n",
         # each bound returned where it is compared
