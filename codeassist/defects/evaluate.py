@@ -11,7 +11,7 @@ import numpy as np
 from codeassist.defects.corpus import CorpusFile, list_corpus
 from codeassist.defects.dataset import Dataset, build_dataset
 from codeassist.defects.detector import check_code_model, load_detector
-from codeassist.defects.findings import BUG_KINDS, Finding
+from codeassist.defects.findings import BUG_KINDS, GATE, Finding
 from codeassist.defects.static import STATIC_THRESHOLD, check_source
 
 
@@ -27,6 +27,8 @@ class EvaluateConfig:
         exclude_samples: Earlier samples, as (files, seed) drawn with the default file size
             limit, whose files are left out: a sample no one has looked at yet, once the usual
             ones have been looked at too often to be blind.
+        gate: Candidate gating as in detection (`DetectOptions.gate`); 0 scores every
+            statement's edits in full.
     """
 
     files: int = 40
@@ -34,6 +36,7 @@ class EvaluateConfig:
     seed: int = 1
     max_file_bytes: int = 60_000
     exclude_samples: tuple[tuple[int, int], ...] = ()
+    gate: float = GATE
 
 
 def held_out_files(config: EvaluateConfig) -> list[CorpusFile]:
@@ -125,7 +128,10 @@ def evaluate(config: EvaluateConfig) -> dict:
     files = held_out_files(config)
     model, detector = load_code_model(), load_detector()
     check_code_model(detector, model)
-    data = build_dataset(model, files, config.mutants_per_file, config.seed, None)
+    gate = None
+    if config.gate > 0:
+        gate = lambda rows: detector.score(rows)[0] >= config.gate  # noqa: E731
+    data = build_dataset(model, files, config.mutants_per_file, config.seed, None, gate)
     scores, predicted, _ = detector.score(data.x)
     threshold = detector.threshold
     flagged = scores >= threshold
@@ -171,6 +177,7 @@ def evaluate(config: EvaluateConfig) -> dict:
         "files": len(files),
         "packages": sorted({f.package for f in files}),
         "threshold": threshold,
+        "gate": config.gate,
         "seeded_bugs": int(bugs.sum()),
         "clean_statements": int(clean.sum()),
         "roc_auc": _roc_auc(data.y, scores),

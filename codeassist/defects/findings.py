@@ -54,6 +54,11 @@ class Finding:
         return asdict(self)
 
 
+# First-pass bug probability below which a statement's edits are not scored in full (see
+# `DetectOptions.gate`; chosen in docs/benchmarks.md, "Candidate gating").
+GATE = 0.1
+
+
 @dataclass(frozen=True)
 class DetectOptions:
     """What a detection run does.
@@ -67,6 +72,12 @@ class DetectOptions:
         detector_dir: Detector artifact directory; None means the shipped one.
         code_model_dir: Code model directory; None means the shipped one.
         max_findings_per_file: Cap on learned findings per file, the most confident first.
+        threads: CPU threads for the learned part (torch, scikit-learn's OpenMP, the
+            tokenizer). One by default: pools wider than the free cores spin against other
+            processes and collapse under load.
+        gate: Score a statement's candidate edits in full only where the first pass rates it
+            at or above this bug probability (`detector.statement_features`); 0 scores every
+            statement in full.
     """
 
     static: bool = True
@@ -76,3 +87,5 @@ class DetectOptions:
     detector_dir: str | None = None
     code_model_dir: str | None = None
     max_findings_per_file: int = 20
+    threads: int = 1
+    gate: float = GATE

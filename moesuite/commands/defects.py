@@ -43,6 +43,12 @@ def _version() -> str:
 )
 @click.option("--learned/--no-learned", default=True, help="Run the learned detector.")
 @click.option(
+    "--threads",
+    type=click.IntRange(1),
+    default=1,
+    help="CPU threads for the learned part; more than the free cores collapses under load [1].",
+)
+@click.option(
     "--source-root",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -50,13 +56,17 @@ def _version() -> str:
 )
 @pass_settings
 def detect_defects(
-    settings: Settings, paths, fmt, min_confidence, static, semantic, learned, source_root
+    settings: Settings, paths, fmt, min_confidence, static, semantic, learned, threads, source_root
 ):
     """Find likely bugs in PATHS (files, directories, - for stdin). Exit 1 when any are found."""
     from codeassist.defects.detect import detect_paths
 
     options = DetectOptions(
-        static=static, semantic=semantic, learned=learned, min_confidence=min_confidence
+        static=static,
+        semantic=semantic,
+        learned=learned,
+        min_confidence=min_confidence,
+        threads=threads,
     )
     stdin_text = sys.stdin.read() if "-" in paths else None
     findings, line_texts = detect_paths(list(paths), options, stdin_text=stdin_text)
@@ -190,9 +200,18 @@ def calibrate_defects(directory, n_files, target):
     metavar="FILES:SEED",
     help="Leave out the files of an earlier sample (--files FILES --seed SEED); repeatable.",
 )
+@click.option(
+    "--gate",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Candidate gating as detect-defects does it; 0 scores every statement in full "
+    "[the shipped default].",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def evaluate_defects(n_files, mutants, seed, max_file_bytes, exclude, fmt):
+def evaluate_defects(n_files, mutants, seed, max_file_bytes, exclude, gate, fmt):
     """Precision, recall, ROC-AUC per bug kind and false alarms on held-out packages."""
+    import dataclasses
+
     from codeassist.defects.evaluate import EvaluateConfig, evaluate, render_table
     from core_model.runtime import set_threads
 
@@ -212,6 +231,8 @@ def evaluate_defects(n_files, mutants, seed, max_file_bytes, exclude, fmt):
         max_file_bytes=max_file_bytes,
         exclude_samples=tuple(samples),
     )
+    if gate is not None:
+        config = dataclasses.replace(config, gate=gate)
     report = evaluate(config)
     click.echo(json.dumps(report, indent=2) if fmt == "json" else render_table(report))
 
