@@ -204,8 +204,8 @@ def calibrate_defects(directory, n_files, target):
     "--gate",
     type=click.FloatRange(0.0, 1.0),
     default=None,
-    help="Candidate gating as detect-defects does it; 0 scores every statement in full "
-    "[the shipped default].",
+    help="Score a statement's candidate edits in full only where the first pass rates it at "
+    "or above G; 0 scores every statement in full [0, as detect-defects does].",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def evaluate_defects(n_files, mutants, seed, max_file_bytes, exclude, gate, fmt):

@@ -62,13 +62,13 @@ def test_gating_scores_fewer_statements_and_reports_the_same(edited_windows, tex
     ungated = detect_source(text, "a.py", DetectOptions(static=False, gate=0.0))
     full = sum(edited_windows)
     edited_windows.clear()
-    gated = detect_source(text, "a.py", DetectOptions(static=False))
+    gated = detect_source(text, "a.py", DetectOptions(static=False, gate=0.1))
     assert sum(edited_windows) < full / 2
     assert gated == ungated
 
 
 def test_seeded_bug_still_found_with_gating():
-    found = detect_source(BUGGY, "a.py", DetectOptions(static=False, semantic=False))
+    found = detect_source(BUGGY, "a.py", DetectOptions(static=False, semantic=False, gate=0.1))
     assert [(f.line, f.kind, f.fix) for f in found] == [(6, "dropped_return", "return low")]
 
 
