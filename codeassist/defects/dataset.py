@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from codeassist.defects.corpus import CorpusFile
-from codeassist.defects.detector import N_FEATURES, statement_features
+from codeassist.defects.detector import N_FEATURES, Gate, statement_features
 from codeassist.defects.findings import BUG_KINDS
 from codeassist.defects.mutate import Mutation, list_mutations, sample_mutations
 from codeassist.defects.statements import SourceIndex, list_statements, statement_at
@@ -53,6 +53,7 @@ def build_dataset(
     seed: int,
     clean_per_file: int | None = None,
     progress: Progress = NULL_PROGRESS,
+    gate: Gate | None = None,
 ) -> Dataset:
     """Feature rows for seeded bugs and clean statements of `files` (see module docstring).
 
@@ -64,6 +65,7 @@ def build_dataset(
         clean_per_file: Clean statements sampled per file, among those some candidate edit
             applies to; None scores all of them.
         progress: advanced by one per file featurized (the caller names the stage).
+        gate: Passed to `statement_features` (evaluation scores as detection does).
     """
     rng = random.Random(seed)
     xs, ys, kinds, groups, spans = [], [], [], [], []
@@ -105,7 +107,7 @@ def build_dataset(
                 selected.append([statements.index(hit)])
                 meta.append((f, BUG_KINDS.index(mutation.kind), mutation))
         for feats, (f, kind, mutation) in zip(
-            statement_features(model, sources, trees, selected), meta, strict=True
+            statement_features(model, sources, trees, selected, gate), meta, strict=True
         ):
             if not feats.statements:
                 continue

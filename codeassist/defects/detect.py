@@ -1,14 +1,17 @@
 """Detection entry points: `detect_source` for one text, `detect_paths` for files and folders.
 
-Static findings (ruff) and learned findings (code model + classifier) are merged into one list of
-`Finding`s. The analysed code is parsed, never imported or run.
+Static findings (ruff), semantic findings (`semantic`: deterministic rules on the syntax tree)
+and learned findings (code model + classifier) are merged into one list of `Finding`s. The
+analysed code is parsed, never imported or run.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from codeassist.defects.errors import SourceError
@@ -30,6 +33,23 @@ def _learned_engine(code_model_dir: str | None, detector_dir: str | None):
     return model, detector
 
 
+@contextlib.contextmanager
+def limit_threads(threads: int) -> Iterator[None]:
+    """Hold torch, the OpenMP/BLAS pools (scikit-learn's gradient boosting predicts on
+    OpenMP) and the tokenizer to `threads` threads: a pool wider than the free cores spins
+    against other processes (../shared/FIELD_NOTES.md; issue 17 measured a 12x collapse)."""
+    from threadpoolctl import threadpool_limits
+
+    from core_model.runtime import set_threads
+
+    set_threads(threads)
+    if threads == 1:
+        # Read by the tokenizers library at each batch encode.
+        os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    with threadpool_limits(limits=threads):
+        yield
+
+
 def learned_threshold(options: DetectOptions) -> float:
     """The learned detector's calibrated threshold, or ``--min-confidence`` when given."""
     if options.min_confidence is not None:
@@ -38,8 +58,8 @@ def learned_threshold(options: DetectOptions) -> float:
 
 
 def static_threshold(options: DetectOptions) -> float:
-    """`STATIC_THRESHOLD`, or ``--min-confidence`` when given: the same static findings with
-    or without the learned part, so adding it only ever adds findings."""
+    """`STATIC_THRESHOLD`, or ``--min-confidence`` when given: the same static (and semantic)
+    findings with or without the learned part, so adding it only ever adds findings."""
     return STATIC_THRESHOLD if options.min_confidence is None else options.min_confidence
 
 
@@ -63,11 +83,15 @@ def _learned_findings(
     source: str, tree: ast.Module, path: str, options: DetectOptions, threshold: float
 ):
     from codeassist.defects.detector import statement_features
-    from codeassist.defects.fix import propose_fix
+    from codeassist.defects.fix import propose_fix, reads_as_fix
 
     model, detector = _learned_engine(options.code_model_dir, options.detector_dir)
-    feats = statement_features(model, [source], [tree])[0]
-    probability, kind_index, _ = detector.score(feats.matrix)
+    with limit_threads(options.threads):
+        gate = None
+        if options.gate > 0:
+            gate = lambda rows: detector.score(rows)[0] >= options.gate  # noqa: E731
+        feats = statement_features(model, [source], [tree], gate=gate)[0]
+        probability, kind_index, _ = detector.score(feats.matrix)
     order = probability.argsort()[::-1][: options.max_findings_per_file]
     findings = []
     for i in order:
@@ -79,6 +103,8 @@ def _learned_findings(
             fix = _variant_fix(source, feats, int(i), kind)
             if fix is None:
                 fix = propose_fix(model, source, statement, kind)
+            if fix is not None and not reads_as_fix(source[statement.start : statement.end], fix):
+                fix = None
         findings.append(
             Finding(
                 path=path,
@@ -117,6 +143,11 @@ def detect_source(source: str, path: str, options: DetectOptions) -> list[Findin
     if options.static:
         floor = static_threshold(options)
         kept.extend(f for f in check_source(source, path) if f.confidence >= floor)
+    if options.semantic:
+        from codeassist.defects.semantic import check_semantic
+
+        floor = static_threshold(options)
+        kept.extend(f for f in check_semantic(source, path, tree) if f.confidence >= floor)
     if options.learned:
         threshold = learned_threshold(options)
         found = _learned_findings(source, tree, path, options, threshold)

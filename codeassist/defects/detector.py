@@ -21,7 +21,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +62,9 @@ TRUSTED_TYPES = [
     "collections.OrderedDict",
     "builtins.slice",
 ]
-# Statements per model call: bounds memory (per-token hidden states of every window).
-_CHUNK_STATEMENTS = 48
+# Statements per model call: bounds memory (per-token hidden states of every window); a file of
+# up to this many statements goes through each pass in one call, batched by window length.
+_CHUNK_STATEMENTS = 512
 # Surprisal statistics, variant deltas (one per kind, then summary), AST features, then the
 # usage facts of `usage` appended per source.
 N_STATS = 9
@@ -103,6 +105,7 @@ class _Job:
     candidates: list[Mutation]
     variants: list[Mutation] = field(default_factory=list)
     best_name_gain: float = float("nan")
+    estimated: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
 
 def _region_surprisal(surprisal: np.ndarray, offsets: np.ndarray, rel_start: int) -> float:
@@ -113,7 +116,9 @@ def _region_surprisal(surprisal: np.ndarray, offsets: np.ndarray, rel_start: int
 
 
 def _row(job: _Job, surprisal: np.ndarray, offsets: np.ndarray,
-         variant_scores: list[float]) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+         deltas: np.ndarray) -> np.ndarray:  # fmt: skip
+    """The feature row (without usage facts) from the written window's surprisal and the
+    variants' gains `deltas` (NaN: gain unknown)."""
     statement = job.statement
     rel_start = statement.start - job.window_start
     rel_end = statement.end - job.window_start
@@ -135,28 +140,26 @@ def _row(job: _Job, surprisal: np.ndarray, offsets: np.ndarray,
         ]  # fmt: skip
     else:
         stats = [0.0] * 3 + [0.0] + [0.0] * 3 + [ctx_mean, float(surprisal[tail].sum())]
-    written = _region_surprisal(surprisal, offsets, rel_start)
-    deltas = np.array([written - v for v in variant_scores], np.float32)
     per_kind = np.full(len(BUG_KINDS), np.nan, np.float32)
     for mutation, delta in zip(job.variants, deltas, strict=True):
         k = BUG_KINDS.index(mutation.kind)
-        per_kind[k] = delta if np.isnan(per_kind[k]) else max(per_kind[k], delta)
-    if deltas.size:
-        ordered = np.sort(deltas)[::-1]
-        best = int(deltas.argmax())
+        per_kind[k] = np.fmax(per_kind[k], delta)
+    known = deltas[~np.isnan(deltas)]
+    if known.size:
+        ordered = np.sort(known)[::-1]
+        best = int(np.nanargmax(deltas))
         summary = [
             ordered[0],
-            ordered[1] if deltas.size > 1 else np.nan,
+            ordered[1] if known.size > 1 else np.nan,
             BUG_KINDS.index(job.variants[best].kind),
             deltas.size,
         ]
     else:
-        summary = [np.nan, np.nan, np.nan, 0]
+        summary = [np.nan, np.nan, np.nan, deltas.size]
     summary.append(job.best_name_gain)
     node = NODE_TYPES.index(statement.node_type) if statement.node_type in NODE_TYPES else -1
     ast_feats = [node, statement.depth, statement.end_line - statement.line + 1]
-    row = np.concatenate([stats, per_kind, summary, ast_feats]).astype(np.float32)
-    return row, deltas
+    return np.concatenate([stats, per_kind, summary, ast_feats]).astype(np.float32)
 
 
 class _LocalScorer:
@@ -196,16 +199,12 @@ class _LocalScorer:
 _TOP_K = 64
 
 
-def _run_jobs(
-    model: Model, jobs: list[_Job], scorer: _LocalScorer
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    options = FeatureOptions(per_position=True, batch_size=32, max_length=512)
-    written = (
-        extract_features(
-            model, [job.window_text for job in jobs], replace(options, top_k=_TOP_K)
-        ).positions
-        or []
-    )
+def _written_pass(model: Model, jobs: list[_Job], scorer: _LocalScorer) -> list:
+    """Pass 1: each written window once; the variants to try, chosen by the model's
+    next-token preference at each edit; and each variant's estimated gain (that preference:
+    NaN where the edit's first token was not scored). Costs one window per statement."""
+    options = FeatureOptions(per_position=True, batch_size=32, max_length=512, top_k=_TOP_K)
+    written = extract_features(model, [job.window_text for job in jobs], options).positions or []
     wanted = set()
     for job, position in zip(jobs, written, strict=True):
         for m in job.candidates:
@@ -214,7 +213,6 @@ def _run_jobs(
             if j is not None:
                 wanted.add(job.window_text[position.offsets[j, 0] : rel] + m.mutated)
     scorer.prepare(wanted)
-    texts: list[str] = []
     for job, position in zip(jobs, written, strict=True):
         gains: dict[Mutation, float | None] = {}
 
@@ -225,6 +223,18 @@ def _run_jobs(
         job.variants = choose_variants(job.candidates, score)
         known = [g for m, g in gains.items() if g is not None and m.kind in NAME_KINDS]
         job.best_name_gain = max(known) if known else float("nan")
+        job.estimated = np.array(
+            [np.nan if gains.get(m) is None else gains[m] for m in job.variants], np.float32
+        )
+    return written
+
+
+def _edited_pass(model: Model, jobs: list[_Job], written: list) -> list[np.ndarray]:
+    """Pass 2: every chosen variant in its own edited window; the gains in surprisal of the
+    statement and what follows it, as written minus as edited."""
+    options = FeatureOptions(per_position=True, batch_size=32, max_length=512)
+    texts: list[str] = []
+    for job in jobs:
         for m in job.variants:
             a, b = m.start - job.window_start, m.end - job.window_start
             texts.append(job.window_text[:a] + m.mutated + job.window_text[b:])
@@ -232,13 +242,23 @@ def _run_jobs(
     out, k = [], 0
     for job, position in zip(jobs, written, strict=True):
         rel_start = job.statement.start - job.window_start
-        scores = [
-            _region_surprisal(p.surprisal, p.offsets, rel_start)
-            for p in edited[k : k + len(job.variants)]
-        ]
-        out.append(_row(job, position.surprisal, position.offsets, scores))
+        before = _region_surprisal(position.surprisal, position.offsets, rel_start)
+        out.append(
+            np.array(
+                [
+                    before - _region_surprisal(p.surprisal, p.offsets, rel_start)
+                    for p in edited[k : k + len(job.variants)]
+                ],
+                np.float32,
+            )
+        )
         k += len(job.variants)
     return out
+
+
+# Decides, from a first-pass row per statement (edit gains estimated, see `_written_pass`),
+# which statements get their candidate edits scored in full.
+Gate = Callable[[np.ndarray], np.ndarray]
 
 
 def statement_features(
@@ -246,6 +266,7 @@ def statement_features(
     sources: list[str],
     trees: list[ast.Module] | None = None,
     selected: list[list[int] | None] | None = None,
+    gate: Gate | None = None,
 ) -> list[StatementFeatures]:
     """Per-statement feature rows for each source.
 
@@ -255,6 +276,10 @@ def statement_features(
         trees: Their parsed modules (parsed here when None).
         selected: Per source, indices (into `list_statements` order) of the statements to
             score, or None for all of them (training scores a sample of clean statements).
+        gate: Given first-pass rows (the same features, with each edit's gain estimated from
+            the model's next-token preference at the edit instead of scored in its own
+            window), True where the edits are to be scored in full; the other rows keep the
+            estimates. None scores every statement in full (training and evaluation).
     """
     trees = trees or [ast.parse(s) for s in sources]
     selected = selected or [None] * len(sources)
@@ -274,19 +299,40 @@ def statement_features(
             candidates = candidate_edits(source, statement, mutations)
             text = source[window.start : window.end]
             jobs.append(_Job(i, statement, window.start, text, candidates))
-    results: list[tuple[np.ndarray, np.ndarray]] = []
+    usage_rows = np.concatenate(usage) if usage else np.zeros((0, N_USAGE), np.float32)
+    rows: list[np.ndarray] = []
+    deltas: list[np.ndarray] = []
     scorer = _LocalScorer(model)
     for start in range(0, len(jobs), _CHUNK_STATEMENTS):
-        results.extend(_run_jobs(model, jobs[start : start + _CHUNK_STATEMENTS], scorer))
+        chunk = jobs[start : start + _CHUNK_STATEMENTS]
+        written = _written_pass(model, chunk, scorer)
+        full = np.ones(len(chunk), bool)
+        if gate is not None and chunk:
+            first = [
+                _row(job, p.surprisal, p.offsets, job.estimated)
+                for job, p in zip(chunk, written, strict=True)
+            ]
+            facts = usage_rows[start : start + len(chunk)]
+            full = np.asarray(gate(np.concatenate([np.stack(first), facts], axis=1)), bool)
+        picked = [i for i in range(len(chunk)) if full[i]]
+        gains = dict(
+            zip(
+                picked,
+                _edited_pass(model, [chunk[i] for i in picked], [written[i] for i in picked]),
+                strict=True,
+            )
+        )
+        for i, (job, position) in enumerate(zip(chunk, written, strict=True)):
+            gain = gains.get(i, job.estimated)
+            rows.append(_row(job, position.surprisal, position.offsets, gain))
+            deltas.append(gain)
     out, k = [], 0
     for statements, facts in zip(per_source, usage, strict=True):
         n = len(statements)
-        rows = [r for r, _ in results[k : k + n]]
-        matrix = np.stack(rows) if rows else np.zeros((0, N_FEATURES - N_USAGE), np.float32)
+        matrix = np.stack(rows[k : k + n]) if n else np.zeros((0, N_FEATURES - N_USAGE), np.float32)
         matrix = np.concatenate([matrix, facts], axis=1)
         variants = [j.variants for j in jobs[k : k + n]]
-        deltas = [d for _, d in results[k : k + n]]
-        out.append(StatementFeatures(statements, matrix, variants, deltas))
+        out.append(StatementFeatures(statements, matrix, variants, deltas[k : k + n]))
         k += n
     return out
 

@@ -11,7 +11,7 @@ import numpy as np
 from codeassist.defects.corpus import CorpusFile, list_corpus
 from codeassist.defects.dataset import Dataset, build_dataset
 from codeassist.defects.detector import check_code_model, load_detector
-from codeassist.defects.findings import BUG_KINDS, Finding
+from codeassist.defects.findings import BUG_KINDS, GATE, Finding
 from codeassist.defects.static import STATIC_THRESHOLD, check_source
 from core_model.progress import NULL_PROGRESS, Progress
 
@@ -28,6 +28,8 @@ class EvaluateConfig:
         exclude_samples: Earlier samples, as (files, seed) drawn with the default file size
             limit, whose files are left out: a sample no one has looked at yet, once the usual
             ones have been looked at too often to be blind.
+        gate: Candidate gating as in detection (`DetectOptions.gate`); 0 scores every
+            statement's edits in full.
     """
 
     files: int = 40
@@ -35,6 +37,7 @@ class EvaluateConfig:
     seed: int = 1
     max_file_bytes: int = 60_000
     exclude_samples: tuple[tuple[int, int], ...] = ()
+    gate: float = GATE
 
 
 def held_out_files(config: EvaluateConfig) -> list[CorpusFile]:
@@ -127,9 +130,12 @@ def evaluate(config: EvaluateConfig, progress: Progress = NULL_PROGRESS) -> dict
     files = held_out_files(config)
     model, detector = load_code_model(), load_detector()
     check_code_model(detector, model)
+    gate = None
+    if config.gate > 0:
+        gate = lambda rows: detector.score(rows)[0] >= config.gate  # noqa: E731
     progress.stage("features", total=len(files), unit="files")
     data = build_dataset(
-        model, files, config.mutants_per_file, config.seed, None, progress=progress
+        model, files, config.mutants_per_file, config.seed, None, progress=progress, gate=gate
     )
     progress.stage("static engine and metrics")
     scores, predicted, _ = detector.score(data.x)
@@ -177,6 +183,7 @@ def evaluate(config: EvaluateConfig, progress: Progress = NULL_PROGRESS) -> dict
         "files": len(files),
         "packages": sorted({f.package for f in files}),
         "threshold": threshold,
+        "gate": config.gate,
         "seeded_bugs": int(bugs.sum()),
         "clean_statements": int(clean.sum()),
         "roc_auc": _roc_auc(data.y, scores),

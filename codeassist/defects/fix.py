@@ -9,6 +9,9 @@ by the code model's surprisal of the surrounding lines, all candidates in one ba
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
+from collections import Counter
 
 from codeassist.defects.mutate import Mutation, list_mutations
 from codeassist.defects.statements import Statement
@@ -18,6 +21,39 @@ from core_model.load import Model
 
 MAX_CANDIDATES = 12
 CONTEXT_LINES = 15
+# A fix a person can read at a glance; a long statement gets the finding without one (issue 17:
+# a 15-line dict literal offered as the fix of an operator).
+MAX_FIX_LINES = 3
+MAX_FIX_CHARS = 200
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "//", "%", "**", "@"})
+_BITWISE = frozenset({"<<", ">>", "&", "|", "^", "~"})
+
+
+def _operators(text: str) -> Counter[str] | None:
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return None
+    return Counter(t.string for t in tokens if t.type == tokenize.OP)
+
+
+def reads_as_fix(original: str, fixed: str) -> bool:
+    """Whether `fixed` (a statement's text with one edit) is worth offering for `original`:
+    it changes something, is short enough to read, and does not swap arithmetic for bit
+    twiddling or back (issue 17: ``np.empty(1) << 34`` offered for ``* 34``), a change no
+    one makes to fix a typo."""
+    if fixed.strip() == original.strip():
+        return False
+    if fixed.count("\n") + 1 > MAX_FIX_LINES or len(fixed) > MAX_FIX_CHARS:
+        return False
+    before, after = _operators(original), _operators(fixed)
+    if before is None or after is None:
+        return True
+    added, removed = set(after - before), set(before - after)
+    crosses = (added & _BITWISE and removed & _ARITHMETIC) or (
+        added & _ARITHMETIC and removed & _BITWISE
+    )
+    return not crosses
 
 
 def _candidates(source: str, statement: Statement, kind: str) -> list[Mutation]:

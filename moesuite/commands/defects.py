@@ -37,7 +37,18 @@ def _version() -> str:
     "learned: the detector's calibrated threshold].",
 )
 @click.option("--static/--no-static", default=True, help="Run the ruff bug rules.")
+@click.option(
+    "--semantic/--no-semantic",
+    default=True,
+    help="Run the semantic rules (self attributes, loop variables, call arity, ...).",
+)
 @click.option("--learned/--no-learned", default=True, help="Run the learned detector.")
+@click.option(
+    "--threads",
+    type=click.IntRange(1),
+    default=1,
+    help="CPU threads for the learned part; more than the free cores collapses under load [1].",
+)
 @click.option(
     "--source-root",
     type=click.Path(file_okay=False, path_type=Path),
@@ -45,11 +56,19 @@ def _version() -> str:
     help="Root SARIF URIs are relative to [the enclosing git work tree].",
 )
 @pass_settings
-def detect_defects(settings: Settings, paths, fmt, min_confidence, static, learned, source_root):
+def detect_defects(
+    settings: Settings, paths, fmt, min_confidence, static, semantic, learned, threads, source_root
+):
     """Find likely bugs in PATHS (files, directories, - for stdin). Exit 1 when any are found."""
     from codeassist.defects.detect import detect_paths
 
-    options = DetectOptions(static=static, learned=learned, min_confidence=min_confidence)
+    options = DetectOptions(
+        static=static,
+        semantic=semantic,
+        learned=learned,
+        min_confidence=min_confidence,
+        threads=threads,
+    )
     stdin_text = sys.stdin.read() if "-" in paths else None
     progress = command_progress()
     findings, line_texts = detect_paths(
@@ -62,7 +81,9 @@ def detect_defects(settings: Settings, paths, fmt, min_confidence, static, learn
         from codeassist.defects.sarif import build_sarif, find_source_root, validate_sarif
 
         root = source_root or find_source_root(Path.cwd())
-        document = build_sarif(findings, root, _version(), line_texts)
+        from codeassist.defects.semantic import describe_sarif_rules
+
+        document = describe_sarif_rules(build_sarif(findings, root, _version(), line_texts))
         validate_sarif(document)
         click.echo(json.dumps(document, indent=2))
     else:
@@ -199,9 +220,18 @@ def calibrate_defects(directory, n_files, target):
     metavar="FILES:SEED",
     help="Leave out the files of an earlier sample (--files FILES --seed SEED); repeatable.",
 )
+@click.option(
+    "--gate",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Score a statement's candidate edits in full only where the first pass rates it at "
+    "or above G; 0 scores every statement in full [0, as detect-defects does].",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def evaluate_defects(n_files, mutants, seed, max_file_bytes, exclude, fmt):
+def evaluate_defects(n_files, mutants, seed, max_file_bytes, exclude, gate, fmt):
     """Precision, recall, ROC-AUC per bug kind and false alarms on held-out packages."""
+    import dataclasses
+
     from codeassist.defects.evaluate import EvaluateConfig, evaluate, render_table
     from core_model.runtime import set_threads
 
@@ -221,6 +251,8 @@ def evaluate_defects(n_files, mutants, seed, max_file_bytes, exclude, fmt):
         max_file_bytes=max_file_bytes,
         exclude_samples=tuple(samples),
     )
+    if gate is not None:
+        config = dataclasses.replace(config, gate=gate)
     progress = command_progress()
     report = evaluate(config, progress=progress)
     progress.close()
