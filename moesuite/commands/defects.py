@@ -179,11 +179,64 @@ def calibrate_defects(directory, n_files, target):
     metavar="FILES:SEED",
     help="Leave out the files of an earlier sample (--files FILES --seed SEED); repeatable.",
 )
+@click.option(
+    "--fixes", "fixes_files", multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Judge on real bug fixes (a `mine-fixes` data set) instead of seeded bugs, against "
+    "ruff and pylint in the same run; repeatable.",
+)  # fmt: skip
+@click.option(
+    "--split", type=click.Choice(["test", "validation", "train"]), default="test",
+    show_default=True, help="With --fixes: whose repositories' fixes.",
+)  # fmt: skip
+@click.option("--max-cases", type=click.IntRange(1), default=None,
+              help="With --fixes: at most this many cases [all].")  # fmt: skip
+@click.option(
+    "--engine", "engines", multiple=True,
+    type=click.Choice(["static", "learned", "static + learned", "ruff", "pylint"]),
+    help="With --fixes: engines to run; repeatable [all].",
+)  # fmt: skip
+@click.option(
+    "--detector", "detector_dir", type=click.Path(file_okay=False, path_type=Path),
+    default=None, help="With --fixes: learned detector to judge [the shipped one].",
+)  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def evaluate_defects(n_files, mutants, seed, max_file_bytes, exclude, fmt):
-    """Precision, recall, ROC-AUC per bug kind and false alarms on held-out packages."""
+def evaluate_defects(
+    n_files, mutants, seed, max_file_bytes, exclude, fixes_files, split, max_cases, engines,
+    detector_dir, fmt,
+):  # fmt: skip
+    """Precision, recall, ROC-AUC per bug kind and false alarms on held-out packages; with
+    --fixes, hits and flagged fixed files on real bug fixes of held-out repositories."""
     from codeassist.defects.evaluate import EvaluateConfig, evaluate, render_table
     from core_model.runtime import set_threads
+
+    if fixes_files:
+        from codeassist.defects.fixes import load_fixes
+        from codeassist.defects.fixes_eval import (
+            ENGINES,
+            FixesEvalConfig,
+            evaluate_fixes,
+            render_fixes_table,
+        )
+
+        set_threads(1)
+        chosen = tuple(e for e in ENGINES if e in engines) if engines else ENGINES
+        if "static + learned" in chosen:  # made from the two engines' findings
+            chosen = tuple(e for e in ENGINES if e in {*chosen, "static", "learned"})
+        config = FixesEvalConfig(
+            split=split, max_cases=max_cases, engines=chosen, detector_dir=detector_dir
+        )
+        cases = load_fixes(fixes_files, split=split)
+        if not cases:
+            raise click.UsageError(f"no {split} cases in {', '.join(map(str, fixes_files))}")
+        report = evaluate_fixes(cases, config)
+        if fmt == "json":
+            report["engines"] = {
+                e: {k: v for k, v in r.items() if k != "hit_cases"}
+                for e, r in report["engines"].items()
+            }
+        click.echo(json.dumps(report, indent=2) if fmt == "json" else render_fixes_table(report))
+        return
 
     samples = []
     for item in exclude:
@@ -205,8 +258,78 @@ def evaluate_defects(n_files, mutants, seed, max_file_bytes, exclude, fmt):
     click.echo(json.dumps(report, indent=2) if fmt == "json" else render_table(report))
 
 
+@click.command("mine-fixes")
+@click.argument(
+    "repos", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+    help="JSONL data set to write (keep it outside your repository: it is others' code).",
+)  # fmt: skip
+@click.option(
+    "--recipe", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Also write the recipe (settings, HEADs, split, commits kept, data digest) as JSON.",
+)  # fmt: skip
+@click.option("--max-commits", type=click.IntRange(1), default=20_000, show_default=True,
+              help="Commits touching .py files scanned per repository, newest first.")  # fmt: skip
+@click.option("--since", default=None, help="Only commits after this date (git log --since).")
+@click.option("--max-fixes", type=click.IntRange(1), default=None,
+              help="Fixes kept per repository, the newest [all].")  # fmt: skip
+@click.option("--max-changed-lines", type=click.IntRange(1), default=6, show_default=True,
+              help="Lines added, and lines removed, in the fixed file (each).")  # fmt: skip
+@click.option("--max-statements", type=click.IntRange(1), default=3, show_default=True,
+              help="Statements the fix touches.")  # fmt: skip
+@click.option("--validation", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="Share of the cases whose repositories form the validation split.")  # fmt: skip
+@click.option("--test", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="Share of the cases whose repositories form the test split.")  # fmt: skip
+def mine_fixes(
+    repos, output, recipe, max_commits, since, max_fixes, max_changed_lines, max_statements,
+    validation, test,
+):  # fmt: skip
+    """Extract small bug fixes (one function, a few statements) from git repositories REPOS
+    into a JSONL data set, split by repository into train / validation / test."""
+    from codeassist.defects.fix_diff import DiffLimits
+    from codeassist.defects.fixes import split_repositories, write_fixes
+    from codeassist.defects.mining import (
+        MineConfig,
+        build_recipe,
+        mine_repositories,
+        with_splits,
+    )
+    from codeassist.files import write_atomic
+
+    config = MineConfig(
+        max_commits=max_commits,
+        since=since,
+        max_fixes=max_fixes,
+        max_changed_lines=max_changed_lines,
+        limits=DiffLimits(max_statements=max_statements),
+    )
+    reports = []
+    for report in mine_repositories(list(repos), config):
+        click.echo(
+            f"{report.repo}: {report.scanned} commits scanned, {report.candidates} fix-like "
+            f"commits read, {len(report.cases)} fixes kept",
+            err=True,
+        )
+        reports.append(report)
+    split = split_repositories({r.repo: len(r.cases) for r in reports}, validation, test)
+    cases = with_splits([c for r in reports for c in r.cases], split)
+    digest = write_fixes(cases, output)
+    for name in ("train", "validation", "test"):
+        members = sorted(r for r, s in split.items() if s == name)
+        count = sum(c.split == name for c in cases)
+        click.echo(f"{name}: {count} fixes from {', '.join(members) or '-'}")
+    click.echo(f"{len(cases)} fixes -> {output} (sha256 {digest})")
+    if recipe is not None:
+        document = build_recipe(reports, config, split, output.name, digest)
+        write_atomic(recipe, (json.dumps(document, indent=2) + "\n").encode())
+
+
 COMMANDS: list[click.Command] = [
     calibrate_defects,
+    mine_fixes,
     detect_defects,
     evaluate_defects,
     train_code_model_command,
