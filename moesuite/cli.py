@@ -44,11 +44,18 @@ def _version() -> str:
 
 @click.group(cls=SuiteGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), prog_name="moesuite")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Settings file (TOML). Default: $MOESUITE_CONFIG, $MOESUITE_HOME/moesuite.toml "
-              "or [tool.moesuite] in ./pyproject.toml.")
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
-              help="Where models, bundles and SQLite files live [env MOESUITE_HOME; ~/.moesuite].")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file (TOML). Default: $MOESUITE_CONFIG, $MOESUITE_HOME/moesuite.toml "
+    "or [tool.moesuite] in ./pyproject.toml.",
+)
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where models, bundles and SQLite files live [env MOESUITE_HOME; ~/.moesuite].",
+)
 @click.option("--database-url", help="Review-queue database [env MOESUITE_DATABASE_URL].")
 @click.option("--broker-url", help="Celery broker [env MOESUITE_BROKER_URL].")
 @click.option("--result-backend", help="Celery result backend [env MOESUITE_RESULT_BACKEND].")
@@ -56,10 +63,15 @@ def _version() -> str:
 def cli(ctx: click.Context, config_file, home, database_url, broker_url, result_backend) -> None:
     """moesuite: an MoE model core serving fraud scoring and Python code assistance."""
     try:
-        ctx.obj = load_settings(config_file, {
-            "home": home, "database_url": database_url,
-            "broker_url": broker_url, "result_backend": result_backend,
-        })
+        ctx.obj = load_settings(
+            config_file,
+            {
+                "home": home,
+                "database_url": database_url,
+                "broker_url": broker_url,
+                "result_backend": result_backend,
+            },
+        )
     except SettingsError as exc:
         raise UserError(str(exc)) from exc
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import warnings
 from dataclasses import dataclass
 
 from codeassist.defects.statements import SourceIndex, list_statements
@@ -72,33 +73,35 @@ class Rejected(Exception):
         self.reason = reason
 
 
-def _functions(tree: ast.Module) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef, int]]:
-    """Every function with its qualified name and first line (decorators included)."""
+def _functions(tree: ast.Module) -> list[tuple]:
+    """Every function with its qualified name, first line (decorators included) and the
+    functions that enclose it (closures read their names)."""
     out = []
 
-    def visit(node: ast.AST, prefix: str) -> None:
+    def visit(node: ast.AST, prefix: str, outer: tuple) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
                 start = min([d.lineno for d in child.decorator_list] + [child.lineno])
-                out.append((prefix + child.name, child, start))
-                visit(child, prefix + child.name + ".")
+                out.append((prefix + child.name, child, start, outer))
+                visit(child, prefix + child.name + ".", (*outer, child))
             elif isinstance(child, ast.ClassDef):
-                visit(child, prefix + child.name + ".")
+                visit(child, prefix + child.name + ".", outer)
             elif isinstance(child, ast.stmt):
-                visit(child, prefix)
+                visit(child, prefix, outer)
 
-    visit(tree, "")
+    visit(tree, "", ())
     return out
 
 
 def _innermost(functions, lines: set[int], insert_at: set[int]):
     """The innermost function whose lines hold every changed line and insertion point."""
     best = None
-    for name, node, start in functions:
+    for item in functions:
+        _, node, start, _ = item
         end = node.end_lineno or node.lineno
         inside = all(start <= n <= end for n in lines) and all(start < n <= end for n in insert_at)
         if inside and (best is None or start >= best[2]):
-            best = (name, node, start)
+            best = item
     return best
 
 
@@ -142,11 +145,11 @@ class _NoAnnotations(ast.NodeTransformer):
         return node
 
 
-def _differ_beyond(before: ast.AST, after: ast.AST, transformer: type) -> bool:
-    """Whether the trees still differ once `transformer` has normalised both."""
+def _differ_beyond(before: str, after: str, transformer: type) -> bool:
+    """Whether two functions' trees still differ once `transformer` has normalised both."""
 
-    def normalised(node: ast.AST) -> str:
-        return ast.dump(transformer().visit(ast.parse(ast.unparse(node))))
+    def normalised(text: str) -> str:
+        return ast.dump(transformer().visit(ast.parse(text)))
 
     return normalised(before) != normalised(after)
 
@@ -165,9 +168,9 @@ def _identifiers(node: ast.AST) -> list[str]:
     return out
 
 
-def _shape(node: ast.AST) -> str:
+def _shape(text: str) -> str:
     """The tree with identifiers blanked: equal shapes differ only in names."""
-    clone = ast.parse(ast.unparse(node))
+    clone = ast.parse(text)
     for sub in ast.walk(clone):
         if isinstance(sub, ast.Name):
             sub.id = "_"
@@ -180,11 +183,12 @@ def _shape(node: ast.AST) -> str:
     return ast.dump(clone)
 
 
-def _is_rename(before: ast.AST, after: ast.AST) -> bool:
+def _is_rename(text_before: str, text_after: str) -> bool:
     """The same code with one name replaced by another in more than one place (a rename, not
     one wrong name put right)."""
-    if _shape(before) != _shape(after):
+    if _shape(text_before) != _shape(text_after):
         return False
+    before, after = ast.parse(text_before), ast.parse(text_after)
     pairs = [(a, b) for a, b in zip(_identifiers(before), _identifiers(after), strict=False)]
     changed = [(a, b) for a, b in pairs if a != b]
     return len(changed) >= 2 and all(
@@ -236,17 +240,6 @@ def _context(tree: ast.Module, function, enclosing: list[ast.AST]) -> set[str]:
         module |= names | {a.arg for a in ast.walk(outer.args) if isinstance(a, ast.arg)}
     free = _free_names(function)
     return free if star else free & module
-
-
-def _enclosing(tree: ast.Module, function: ast.AST) -> list[ast.AST]:
-    """Functions that contain `function` (closures read their names)."""
-    return [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and node is not function
-        and any(sub is function for sub in ast.walk(node))
-    ]
 
 
 def _code_lines(lines: list[str], numbers: set[int]) -> set[int]:
@@ -317,7 +310,7 @@ def classify_change(before: ast.AST, after: ast.AST) -> str:
     return "other"
 
 
-def _changed_lines(before: list[str], after: list[str]) -> tuple[set[int], set[int], set[int]]:
+def changed_lines(before: list[str], after: list[str]) -> tuple[set[int], set[int], set[int]]:
     """Lines of `before` removed or replaced, lines of `after` added, and insertion points
     (the `before` line an insertion goes before), 1-based. Common ends are cut first, so a
     small change in a long file costs little."""
@@ -345,8 +338,10 @@ def _changed_lines(before: list[str], after: list[str]) -> tuple[set[int], set[i
 
 def _compiles(text: str) -> ast.Module:
     try:
-        compile(text, "<fix>", "exec", dont_inherit=True)
-        return ast.parse(text)
+        with warnings.catch_warnings():  # the code's own warnings are not ours to print
+            warnings.simplefilter("ignore")
+            compile(text, "<fix>", "exec", dont_inherit=True)
+            return ast.parse(text)
     except (SyntaxError, ValueError) as exc:
         raise Rejected("function does not compile on its own") from exc
 
@@ -357,36 +352,47 @@ def analyse_change(before: str, after: str, limits: DiffLimits) -> FunctionChang
     Raises:
         Rejected: not a small change inside one function (the reason names which rule).
     """
-    try:
-        tree_before, tree_after = ast.parse(before), ast.parse(after)
-    except (SyntaxError, ValueError) as exc:
-        raise Rejected("file does not parse") from exc
     lines_before = before.splitlines(keepends=True)
     lines_after = after.splitlines(keepends=True)
-    removed, added, inserted = _changed_lines(lines_before, lines_after)
+    removed, added, inserted = changed_lines(lines_before, lines_after)
     if not _code_lines(lines_before, removed):
         raise Rejected("no code line of the buggy version changed")
-    hit_before = _innermost(_functions(tree_before), removed, inserted)
-    hit_after = _innermost(_functions(tree_after), added, set())
-    if hit_before is None or hit_after is None or hit_before[0] != hit_after[0]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree_before = ast.parse(before)
+    except (SyntaxError, ValueError) as exc:
+        raise Rejected("file does not parse") from exc
+    hit = _innermost(_functions(tree_before), removed | {n - 1 for n in inserted}, set())
+    if hit is None:
         raise Rejected("change not inside one function")
-    name, node_before, start = hit_before
-    _, node_after, start_after = hit_after
+    name, node_before, start, outer = hit
     end_before = node_before.end_lineno or start
-    end_after = node_after.end_lineno or start_after
+    # The rest of the file is unchanged, so the function after the fix is the same span moved
+    # by the lines the fix added or removed (parsing only the function, not the whole file).
+    start_after, end_after = start, end_before + len(lines_after) - len(lines_before)
+    if end_after < start_after:
+        raise Rejected("change not inside one function")
     if max(end_before - start, end_after - start_after) + 1 > limits.max_function_lines:
         raise Rejected("function too long")
-    if ast.dump(node_before) == ast.dump(node_after):
-        raise Rejected("formatting or comments only")
-    if not _differ_beyond(node_before, node_after, _Normalise):
-        raise Rejected("strings only")
-    if not _differ_beyond(node_before, node_after, _NoAnnotations):
-        raise Rejected("annotations only")
-    if _is_rename(node_before, node_after):
-        raise Rejected("rename")
     text_before = _dedent(lines_before[start - 1 : end_before])
     text_after = _dedent(lines_after[start_after - 1 : end_after])
     func_before, func_after = _compiles(text_before), _compiles(text_after)
+    node_after = func_after.body[0] if func_after.body else None
+    if (
+        not isinstance(node_after, ast.FunctionDef | ast.AsyncFunctionDef)
+        or len(func_after.body) != 1
+        or node_after.name != node_before.name
+    ):
+        raise Rejected("change not inside one function")
+    if ast.dump(func_before.body[0]) == ast.dump(node_after):
+        raise Rejected("formatting or comments only")
+    if not _differ_beyond(text_before, text_after, _Normalise):
+        raise Rejected("strings only")
+    if not _differ_beyond(text_before, text_after, _NoAnnotations):
+        raise Rejected("annotations only")
+    if _is_rename(text_before, text_after):
+        raise Rejected("rename")
     shift = start - 1
     local_removed = {n - shift for n in _code_lines(lines_before, removed)}
     local_added = {n - start_after + 1 for n in _code_lines(lines_after, added)}
@@ -410,8 +416,8 @@ def analyse_change(before: str, after: str, limits: DiffLimits) -> FunctionChang
         )
     elif not touched_before and touched_after:
         category = "other"
-    context = _context(tree_before, node_before, _enclosing(tree_before, node_before))
-    context |= _context(tree_after, node_after, _enclosing(tree_after, node_after))
+    context = _context(tree_before, node_before, outer)
+    context |= _context(tree_before, node_after, outer)
     return FunctionChange(
         function=name,
         before=text_before,

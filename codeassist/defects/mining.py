@@ -84,6 +84,7 @@ class RepositoryReport:
     candidates: int
     cases: list[FixCase]
     rejected: Counter
+    error: str | None = None
 
 
 def is_fix_message(subject: str) -> bool:
@@ -256,9 +257,14 @@ def mine_repositories(
     repos: list[Path], config: MineConfig, names: list[str] | None = None
 ) -> Iterator[RepositoryReport]:
     """`mine_repository` for each repository in turn (one at a time: git and the parsing are
-    CPU-bound, and the machine is shared)."""
+    CPU-bound, and the machine is shared); a repository git cannot read comes back empty with
+    its ``error``."""
     for k, repo in enumerate(repos):
-        yield mine_repository(repo, config, names[k] if names else None)
+        name = names[k] if names else repository_name(repo)
+        try:
+            yield mine_repository(repo, config, name)
+        except MiningError as exc:  # one unreadable mirror must not lose the others' work
+            yield RepositoryReport(name, "", 0, 0, [], Counter(), error=exc.reason)
 
 
 def with_splits(cases: list[FixCase], split: dict[str, str]) -> list[FixCase]:
@@ -297,6 +303,7 @@ def build_recipe(
                 "commits_scanned": r.scanned,
                 "fix_commits_read": r.candidates,
                 "cases": len(r.cases),
+                **({"error": r.error} if r.error else {}),
                 "left_out": dict(sorted(r.rejected.items())),
                 "commits": [c.commit for c in r.cases],
             }

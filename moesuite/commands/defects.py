@@ -118,9 +118,36 @@ def train_code_model_command(output, steps, seed, threads):
     "--validation-files", type=int, default=40, help="Whole files that calibrate the threshold."
 )
 @click.option("--seed", type=int, default=0)
-def train_defects(output, n_files, mutants, clean_per_file, validation_files, seed):
-    """Train the learned defect detector on seeded bugs in the training packages."""
-    from codeassist.defects.training import TrainDetectorConfig, train_detector
+@click.option(
+    "--fixes", "fixes_files", multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also learn from real bug fixes (a `mine-fixes` data set: its train split; its "
+    "validation split picks --fix-weight); repeatable.",
+)  # fmt: skip
+@click.option(
+    "--fix-weight", "fix_weights", multiple=True, type=click.FloatRange(0), default=None,
+    help="With --fixes: sample weights of the fix rows to try; 0 is seeded mutants only "
+    "[0, 1, 3]. Nothing is written when 0 does best.",
+)  # fmt: skip
+@click.option("--max-fix-cases", type=click.IntRange(1), default=400, show_default=True,
+              help="With --fixes: training fixes used (sampled statements of each).")  # fmt: skip
+@click.option("--max-validation-cases", type=click.IntRange(1), default=150, show_default=True,
+              help="With --fixes: validation fixes scored whole.")  # fmt: skip
+@click.option("--calibration-files", type=click.IntRange(1), default=None,
+              help="Whole files that set the threshold [calibrate-defects' default].")  # fmt: skip
+@click.option(
+    "--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Keep feature rows here and reuse them (keyed by code model, files and settings).",
+)  # fmt: skip
+def train_defects(
+    output, n_files, mutants, clean_per_file, validation_files, seed, fixes_files, fix_weights,
+    max_fix_cases, max_validation_cases, calibration_files, cache_dir,
+):  # fmt: skip
+    """Train the learned defect detector on seeded bugs in the training packages (and, with
+    --fixes, on real bug fixes of training repositories)."""
+    import dataclasses
+
+    from codeassist.defects.training import CalibrateConfig, TrainDetectorConfig, train_detector
     from core_model.runtime import set_threads
 
     set_threads(1)
@@ -131,7 +158,24 @@ def train_defects(output, n_files, mutants, clean_per_file, validation_files, se
         validation_files=validation_files,
         seed=seed,
     )
-    click.echo(json.dumps(train_detector(output, config), indent=2))
+    calibrate = CalibrateConfig()
+    if calibration_files is not None:
+        calibrate = dataclasses.replace(calibrate, files=calibration_files)
+    if not fixes_files:
+        click.echo(json.dumps(train_detector(output, config, calibrate), indent=2))
+        return
+    from codeassist.defects.fixes_training import FixesTrainConfig, train_with_fixes
+
+    fixes = FixesTrainConfig(
+        max_train_cases=max_fix_cases, max_validation_cases=max_validation_cases, seed=seed
+    )
+    if fix_weights:
+        fixes = dataclasses.replace(fixes, fix_weights=tuple(fix_weights))
+    report = train_with_fixes(output, list(fixes_files), config, fixes, calibrate, cache_dir)
+    click.echo(json.dumps(report, indent=2))
+    if report["detector"] is None:
+        click.echo("seeded mutants alone did as well on the validation fixes: nothing written",
+                   err=True)  # fmt: skip
 
 
 @click.command("calibrate-defects")
@@ -308,13 +352,19 @@ def mine_fixes(
     )
     reports = []
     for report in mine_repositories(list(repos), config):
+        if report.error:
+            click.echo(f"{report.repo}: skipped: {report.error}", err=True)
+            reports.append(report)
+            continue
         click.echo(
             f"{report.repo}: {report.scanned} commits scanned, {report.candidates} fix-like "
             f"commits read, {len(report.cases)} fixes kept",
             err=True,
         )
         reports.append(report)
-    split = split_repositories({r.repo: len(r.cases) for r in reports}, validation, test)
+    split = split_repositories(
+        {r.repo: len(r.cases) for r in reports if not r.error}, validation, test
+    )
     cases = with_splits([c for r in reports for c in r.cases], split)
     digest = write_fixes(cases, output)
     for name in ("train", "validation", "test"):

@@ -21,8 +21,12 @@ def _case(before: str, after: str, buggy: tuple[int, ...], context=(), category=
 
 CASES = [
     # an undefined name on the buggy line: every engine hits it, the fix is clean
-    _case("def area(w, h):\n    return w * hh\n", "def area(w, h):\n    return w * h\n", (2,),
-          category="wrong_variable"),  # fmt: skip
+    _case(
+        "def area(w, h):\n    return w * hh\n",
+        "def area(w, h):\n    return w * h\n",
+        (2,),
+        category="wrong_variable",
+    ),  # fmt: skip
     # an unused assignment on the buggy line (ruff's F841; below the suite's default
     # confidence, a warning for pylint), and an undefined name the fix leaves in place
     _case(

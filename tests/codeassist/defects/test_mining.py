@@ -104,7 +104,8 @@ def test_a_case_reads_as_a_file_that_declares_its_module_names():
     [
         (SHOP.replace("return 0\n", "return 0  # never negative\n"), "formatting or comments only"),
         (SHOP.replace("RATE = 0.2", "RATE = 0.3"), "change not inside one function"),
-        (SHOP.replace("    return 0\n", "    return 0\n    print()\n"), "no code line of the buggy version changed"),
+        (SHOP.replace("    return 0\n", "    return 0\n    print()\n"),
+         "no code line of the buggy version changed"),
     ],
 )  # fmt: skip
 def test_changes_that_are_not_small_fixes_are_rejected(after: str, reason: str):
