@@ -1,7 +1,8 @@
 """Detection entry points: `detect_source` for one text, `detect_paths` for files and folders.
 
-Static findings (ruff) and learned findings (code model + classifier) are merged into one list of
-`Finding`s. The analysed code is parsed, never imported or run.
+Static findings (ruff), semantic findings (`semantic`: deterministic rules on the syntax tree)
+and learned findings (code model + classifier) are merged into one list of `Finding`s. The
+analysed code is parsed, never imported or run.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def learned_threshold(options: DetectOptions) -> float:
 
 
 def static_threshold(options: DetectOptions) -> float:
-    """`STATIC_THRESHOLD`, or ``--min-confidence`` when given: the same static findings with
-    or without the learned part, so adding it only ever adds findings."""
+    """`STATIC_THRESHOLD`, or ``--min-confidence`` when given: the same static (and semantic)
+    findings with or without the learned part, so adding it only ever adds findings."""
     return STATIC_THRESHOLD if options.min_confidence is None else options.min_confidence
 
 
@@ -116,6 +117,11 @@ def detect_source(source: str, path: str, options: DetectOptions) -> list[Findin
     if options.static:
         floor = static_threshold(options)
         kept.extend(f for f in check_source(source, path) if f.confidence >= floor)
+    if options.semantic:
+        from codeassist.defects.semantic import check_semantic
+
+        floor = static_threshold(options)
+        kept.extend(f for f in check_semantic(source, path, tree) if f.confidence >= floor)
     if options.learned:
         threshold = learned_threshold(options)
         found = _learned_findings(source, tree, path, options, threshold)

@@ -31,7 +31,7 @@ class Finding:
         kind: Bug kind (one of `BUG_KINDS` for learned findings, a ruff rule class otherwise).
         message: What looks wrong, for a person.
         confidence: Estimated probability that this is a real bug, in [0, 1].
-        engine: ``"static"`` or ``"learned"``.
+        engine: ``"static"``, ``"semantic"`` or ``"learned"``.
         end_line: Last line of the flagged statement (inclusive).
         end_column: 1-based column just after the flagged code on ``end_line``.
         fix: Replacement text for the flagged statement, or None when no fix is proposed.
@@ -60,6 +60,7 @@ class DetectOptions:
 
     Attributes:
         static: Run the ruff-based static engine.
+        semantic: Run the semantic engine (`codeassist.defects.semantic`).
         learned: Run the learned detector (needs the shipped code model and detector).
         min_confidence: Drop findings below this confidence; None means the detector's
             calibrated default threshold.
@@ -70,6 +71,7 @@ class DetectOptions:
 
     static: bool = True
     learned: bool = True
+    semantic: bool = True
     min_confidence: float | None = None
     detector_dir: str | None = None
     code_model_dir: str | None = None

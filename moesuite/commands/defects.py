@@ -36,6 +36,11 @@ def _version() -> str:
     "learned: the detector's calibrated threshold].",
 )
 @click.option("--static/--no-static", default=True, help="Run the ruff bug rules.")
+@click.option(
+    "--semantic/--no-semantic",
+    default=True,
+    help="Run the semantic rules (self attributes, loop variables, call arity, ...).",
+)
 @click.option("--learned/--no-learned", default=True, help="Run the learned detector.")
 @click.option(
     "--source-root",
@@ -44,11 +49,15 @@ def _version() -> str:
     help="Root SARIF URIs are relative to [the enclosing git work tree].",
 )
 @pass_settings
-def detect_defects(settings: Settings, paths, fmt, min_confidence, static, learned, source_root):
+def detect_defects(
+    settings: Settings, paths, fmt, min_confidence, static, semantic, learned, source_root
+):
     """Find likely bugs in PATHS (files, directories, - for stdin). Exit 1 when any are found."""
     from codeassist.defects.detect import detect_paths
 
-    options = DetectOptions(static=static, learned=learned, min_confidence=min_confidence)
+    options = DetectOptions(
+        static=static, semantic=semantic, learned=learned, min_confidence=min_confidence
+    )
     stdin_text = sys.stdin.read() if "-" in paths else None
     findings, line_texts = detect_paths(list(paths), options, stdin_text=stdin_text)
     if fmt == "json":
@@ -57,7 +66,9 @@ def detect_defects(settings: Settings, paths, fmt, min_confidence, static, learn
         from codeassist.sarif import build_sarif, find_source_root, validate_sarif
 
         root = source_root or find_source_root(Path.cwd())
-        document = build_sarif(findings, root, _version(), line_texts)
+        from codeassist.defects.semantic import describe_sarif_rules
+
+        document = describe_sarif_rules(build_sarif(findings, root, _version(), line_texts))
         validate_sarif(document)
         click.echo(json.dumps(document, indent=2))
     else:
