@@ -148,6 +148,14 @@ def load_fixes(paths: Iterable[Path], split: str | None = None) -> list[FixCase]
     return cases
 
 
+def spread(cases: list[FixCase], count: int | None) -> list[FixCase]:
+    """At most `count` cases evenly spaced through the list (every repository of a split gets
+    its share, as cases come grouped by repository), in order; all of them for None."""
+    if count is None or count >= len(cases):
+        return list(cases)
+    return [cases[(k * len(cases)) // count] for k in range(count)]
+
+
 def write_fixes(cases: Iterable[FixCase], path: Path) -> str:
     """Write cases as JSONL (atomically); returns the file's SHA-256."""
     data = "".join(case.to_json() + "\n" for case in cases).encode("utf-8")

@@ -4,9 +4,10 @@ Each case of the chosen split (the test repositories by default) is checked as t
 own (`fixes.case_source`): the function before its fix and after it. A **hit** is a finding on a
 buggy line of the before version; a **fixed file flagged** is an after version that still gets
 any finding. Every engine sees the very same files in the same run: the suite's static engine
-(ruff's bug rules at the default confidence), the learned detector alone and the default
-static + learned, and for reference ruff (``--select F,B,E9,PLE``) and pylint's error checks
-without the import errors (the files stand alone, so every import is unresolved).
+(ruff's bug rules at the default confidence), the semantic engine, the learned detector, their
+unions (static + semantic + learned is what `detect-defects` shows by default), and for
+reference ruff (``--select F,B,E9,PLE``) and pylint's error checks without the import errors
+(the files stand alone, so every import is unresolved).
 """
 
 from __future__ import annotations
@@ -26,11 +27,16 @@ import numpy as np
 from codeassist.defects.errors import StaticEngineError
 from codeassist.defects.findings import BUG_KINDS
 from codeassist.defects.fix_diff import FIX_CATEGORIES
-from codeassist.defects.fixes import HEADER_LINES, FixCase, case_source
+from codeassist.defects.fixes import HEADER_LINES, FixCase, case_source, spread
 
 # (line, rule) findings per file: what an engine returns for a list of sources.
 Found = list[list[tuple[int, str]]]
-ENGINES = ("static", "learned", "static + learned", "ruff", "pylint")
+# Single engines, then combinations (" + ": the union of their findings, as `detect-defects`
+# shows them together; the last combination is its default), then the references.
+ENGINES = (
+    "static", "semantic", "learned", "static + semantic", "static + learned",
+    "static + semantic + learned", "ruff", "pylint",
+)  # fmt: skip
 RUFF_SELECT = "F,B,E9,PLE"
 # pylint's error checks, less those a function read alone always fails: its imports resolve to
 # nothing (import-error, no-name-in-module).
@@ -43,7 +49,7 @@ class FixesEvalConfig:
 
     Attributes:
         split: Which cases (``test``: the held-out repositories).
-        max_cases: At most this many cases, the first in file order (None: all).
+        max_cases: At most this many cases, evenly spaced through the split (None: all).
         engines: Engines to run (`ENGINES`).
         detector_dir: Learned detector to judge (None: the shipped one).
         batch_files: Files per code-model feature call.
@@ -64,6 +70,21 @@ def static_found(sources: list[str]) -> Found:
         [
             (f.line, f.rule_id)
             for f in check_source(s, "case.py")
+            if f.confidence >= STATIC_THRESHOLD
+        ]
+        for s in sources
+    ]
+
+
+def semantic_found(sources: list[str]) -> Found:
+    """The semantic engine (`codeassist.defects.semantic`) at the default confidence."""
+    from codeassist.defects.semantic import check_semantic
+    from codeassist.defects.static import STATIC_THRESHOLD
+
+    return [
+        [
+            (f.line, f.rule_id)
+            for f in check_semantic(s, "case.py")
             if f.confidence >= STATIC_THRESHOLD
         ]
         for s in sources
@@ -186,12 +207,13 @@ def evaluate_fixes(cases: list[FixCase], config: FixesEvalConfig) -> dict:
         Per engine its hits, fixed files flagged and seconds; per fix category the hits of
         each engine; the case and line counts.
     """
-    cases = cases[: config.max_cases] if config.max_cases is not None else cases
+    cases = spread(cases, config.max_cases)
     before = [case_source(c) for c in cases]
     after = [case_source(c, fixed=True) for c in cases]
     both = before + after
     runners: dict[str, Callable[[list[str]], Found]] = {
         "static": static_found,
+        "semantic": semantic_found,
         "learned": lambda s: learned_found(s, config.detector_dir, config.batch_files),
         "ruff": ruff_found,
         "pylint": pylint_found,
@@ -199,16 +221,18 @@ def evaluate_fixes(cases: list[FixCase], config: FixesEvalConfig) -> dict:
     found: dict[str, Found] = {}
     seconds: dict[str, float] = {}
     for engine in config.engines:
-        if engine == "static + learned":
+        if " + " in engine:
             continue
         started = time.perf_counter()
         found[engine] = runners[engine](both)
         seconds[engine] = round(time.perf_counter() - started, 2)
-    if "static + learned" in config.engines:
-        found["static + learned"] = [
-            a + b for a, b in zip(found["static"], found["learned"], strict=True)
-        ]
-        seconds["static + learned"] = round(seconds["static"] + seconds["learned"], 2)
+    for engine in config.engines:
+        if " + " in engine:
+            parts = engine.split(" + ")
+            found[engine] = [
+                sum(files, []) for files in zip(*(found[p] for p in parts), strict=True)
+            ]
+            seconds[engine] = round(sum(seconds[p] for p in parts), 2)
     n = len(cases)
     engines = {}
     for engine in config.engines:
@@ -254,7 +278,7 @@ def render_fixes_table(report: dict) -> str:
     ruff = report["engines"].get("ruff")
     if ruff is not None:
         out.append("")
-        for engine in ("static + learned", "static"):
+        for engine in ("static + semantic + learned", "static + semantic", "static + learned"):
             row = report["engines"].get(engine)
             if row is None:
                 continue

@@ -33,7 +33,14 @@ from codeassist.defects.errors import DefectsError
 from codeassist.defects.feature_cache import cached_dataset, dataset_key
 from codeassist.defects.findings import BUG_KINDS
 from codeassist.defects.fix_diff import changed_lines
-from codeassist.defects.fixes import HEADER_LINES, FixCase, case_source, file_digest, load_fixes
+from codeassist.defects.fixes import (
+    HEADER_LINES,
+    FixCase,
+    case_source,
+    file_digest,
+    load_fixes,
+    spread,
+)
 from codeassist.defects.mutate import list_mutations
 from codeassist.defects.statements import SourceIndex, list_statements
 from codeassist.defects.training import (
@@ -88,8 +95,8 @@ class FixesTrainConfig:
     Attributes:
         fix_weights: Sample weights of the fix rows to try (0: seeded mutants only, the
             baseline); the one with the most validation hits net of flagged fixed files wins.
-        max_train_cases: Training fixes used (the first in file order), None for all.
-        max_validation_cases: Validation fixes scored whole, None for all.
+        max_train_cases: Training fixes used (evenly spaced, `fixes.spread`), None for all.
+        max_validation_cases: Validation fixes scored whole (likewise), None for all.
         negatives_per_version: Other statements sampled as negatives from each version of a
             training fix (beside the buggy statements and their fixed counterparts).
         seed: Sampling and classifier seed.
@@ -211,8 +218,8 @@ def train_with_fixes(
     started = time.perf_counter()
     model = load_code_model()
     digest = code_model_digest(model)
-    train_cases = load_fixes(fixes_files, split="train")[: fixes.max_train_cases]
-    val_cases = load_fixes(fixes_files, split="validation")[: fixes.max_validation_cases]
+    train_cases = spread(load_fixes(fixes_files, split="train"), fixes.max_train_cases)
+    val_cases = spread(load_fixes(fixes_files, split="validation"), fixes.max_validation_cases)
     if not train_cases or not val_cases:
         raise DefectsError(
             f"{', '.join(map(str, fixes_files))}: need train and validation cases (found "

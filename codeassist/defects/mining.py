@@ -253,18 +253,28 @@ def mine_repository(repo: Path, config: MineConfig, name: str | None = None) -> 
     return RepositoryReport(name, head, scanned, len(commits), cases, rejected)
 
 
+def _mine_or_report(repo: Path, config: MineConfig, name: str) -> RepositoryReport:
+    try:
+        return mine_repository(repo, config, name)
+    except MiningError as exc:  # one unreadable mirror must not lose the others' work
+        return RepositoryReport(name, "", 0, 0, [], Counter(), error=exc.reason)
+
+
 def mine_repositories(
-    repos: list[Path], config: MineConfig, names: list[str] | None = None
+    repos: list[Path], config: MineConfig, names: list[str] | None = None, jobs: int = 1
 ) -> Iterator[RepositoryReport]:
-    """`mine_repository` for each repository in turn (one at a time: git and the parsing are
-    CPU-bound, and the machine is shared); a repository git cannot read comes back empty with
-    its ``error``."""
-    for k, repo in enumerate(repos):
-        name = names[k] if names else repository_name(repo)
-        try:
-            yield mine_repository(repo, config, name)
-        except MiningError as exc:  # one unreadable mirror must not lose the others' work
-            yield RepositoryReport(name, "", 0, 0, [], Counter(), error=exc.reason)
+    """`mine_repository` for each repository, in order, `jobs` repositories at a time (each
+    scan is one process: git and the parsing are CPU-bound, and the machine may be shared); a
+    repository git cannot read comes back empty with its ``error``."""
+    names = names or [repository_name(r) for r in repos]
+    if jobs <= 1:
+        for repo, name in zip(repos, names, strict=True):
+            yield _mine_or_report(repo, config, name)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(_mine_or_report, repos, [config] * len(repos), names)
 
 
 def with_splits(cases: list[FixCase], split: dict[str, str]) -> list[FixCase]:

@@ -248,7 +248,8 @@ def calibrate_defects(directory, n_files, target):
               help="With --fixes: at most this many cases [all].")  # fmt: skip
 @click.option(
     "--engine", "engines", multiple=True,
-    type=click.Choice(["static", "learned", "static + learned", "ruff", "pylint"]),
+    type=click.Choice(["static", "semantic", "learned", "static + semantic", "static + learned",
+                       "static + semantic + learned", "ruff", "pylint"]),
     help="With --fixes: engines to run; repeatable [all].",
 )  # fmt: skip
 @click.option(
@@ -275,9 +276,9 @@ def evaluate_defects(
         )
 
         set_threads(1)
-        chosen = tuple(e for e in ENGINES if e in engines) if engines else ENGINES
-        if "static + learned" in chosen:  # made from the two engines' findings
-            chosen = tuple(e for e in ENGINES if e in {*chosen, "static", "learned"})
+        chosen = set(engines or ENGINES)
+        chosen |= {part for e in chosen for part in e.split(" + ")}  # combinations need parts
+        chosen = tuple(e for e in ENGINES if e in chosen)
         config = FixesEvalConfig(
             split=split, max_cases=max_cases, engines=chosen, detector_dir=detector_dir
         )
@@ -338,9 +339,11 @@ def evaluate_defects(
               help="Share of the cases whose repositories form the validation split.")  # fmt: skip
 @click.option("--test", type=click.FloatRange(0, 1), default=0.2, show_default=True,
               help="Share of the cases whose repositories form the test split.")  # fmt: skip
+@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
+              help="Repositories mined at a time (one process each).")  # fmt: skip
 def mine_fixes(
     repos, output, recipe, max_commits, since, max_fixes, max_changed_lines, max_statements,
-    validation, test,
+    validation, test, jobs,
 ):  # fmt: skip
     """Extract small bug fixes (one function, a few statements) from git repositories REPOS
     into a JSONL data set, split by repository into train / validation / test."""
@@ -362,7 +365,7 @@ def mine_fixes(
         limits=DiffLimits(max_statements=max_statements),
     )
     reports = []
-    for report in mine_repositories(list(repos), config):
+    for report in mine_repositories(list(repos), config, jobs=jobs):
         if report.error:
             click.echo(f"{report.repo}: skipped: {report.error}", err=True)
             reports.append(report)
