@@ -226,7 +226,6 @@ def train_with_fixes(
             f"{len(train_cases)} and {len(val_cases)}); mine more repositories"
         )
     digests = {str(p): file_digest(p) for p in fixes_files}
-    seeded, seeded_val, train_files, val_files = seeded_datasets(model, config, digest, cache_dir)
     fixes_key = dict(code_model=digest, data=sorted(digests.values()), seed=fixes.seed)
     fix_train = cached_dataset(
         cache_dir,
@@ -239,6 +238,7 @@ def train_with_fixes(
         "fixes-val-" + dataset_key(cases=len(val_cases), **fixes_key),
         lambda: fix_rows(model, val_cases, False, fixes.seed),
     )
+    seeded, seeded_val, train_files, val_files = seeded_datasets(model, config, digest, cache_dir)
     feature_seconds = time.perf_counter() - started
     rows = _stack(seeded, fix_train)
     seeded_weight = np.where(seeded.y == 0, config.clean_weight, 1.0)
