@@ -152,3 +152,15 @@ def test_a_broken_data_line_names_file_line_and_field(tmp_path: Path):
     result = CliRunner().invoke(cli, ["evaluate-defects", "--fixes", str(path)])
     assert result.exit_code == 2
     assert f"{path}:1: field 'commit': missing" in result.output
+
+
+def test_an_unreadable_repository_is_reported_and_the_others_still_mined(
+    history: Path, tmp_path: Path
+):
+    from codeassist.defects.mining import mine_repositories
+
+    broken = tmp_path / "broken"
+    broken.mkdir()  # not a git repository
+    reports = list(mine_repositories([broken, history], MineConfig(), jobs=2))
+    assert reports[0].error and not reports[0].cases
+    assert [c.function for c in reports[1].cases] == ["price"] and reports[1].error is None
