@@ -164,3 +164,18 @@ def test_an_unreadable_repository_is_reported_and_the_others_still_mined(
     reports = list(mine_repositories([broken, history], MineConfig(), jobs=2))
     assert reports[0].error and not reports[0].cases
     assert [c.function for c in reports[1].cases] == ["price"] and reports[1].error is None
+
+
+def test_a_capped_sample_takes_every_repository_its_share():
+    from codeassist.defects.fixes import spread
+
+    cases = [_stand_in(repo) for repo in ["a"] * 6 + ["b"] * 6]
+    assert [c.repo for c in spread(cases, 4)] == ["a", "a", "b", "b"]
+    assert spread(cases, None) == cases and spread(cases, 99) == cases
+
+
+def _stand_in(repo: str):
+    """A case as `spread` sees it: only its repository."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(repo=repo)
