@@ -59,6 +59,9 @@ COMMANDS: Mapping[str, CommandEntry] = {
         ("evaluate-fraud", "fraud", "evaluate_fraud_command",
          "Measure a bundle on the labelled rows of FILE in [--from, --to]."),
         ("jobs", "jobs", "jobs", "Submit distributed jobs to the workers and follow them."),
+        ("mine-fixes", "defects", "mine_fixes",
+         "Extract small bug fixes (one function, a few statements) from git repositories REPOS "
+         "into a JSONL data set, split by repository into train / validation / test."),
         ("model", "model", "model",
          "Build, inspect, run and train MoE models (any local Hugging Face MoE checkpoint)."),
         ("refactor", "code", "refactor",

@@ -46,6 +46,7 @@ COMMAND_EXTRAS = {
     "calibrate-defects": "model",
     "evaluate-defects": "model",
     "detect-defects": "model",
+    "mine-fixes": "model",
     "score-transactions": "fraud",
     "train-fraud": "fraud",
     "evaluate-fraud": "fraud",

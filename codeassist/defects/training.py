@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from codeassist.defects.corpus import list_corpus
-from codeassist.defects.dataset import build_dataset
+from codeassist.defects.dataset import Dataset, build_dataset
 from codeassist.defects.detector import (
     DETECTOR_DIR,
     Detector,
@@ -117,6 +117,26 @@ def split_training_files(config: TrainDetectorConfig) -> tuple[list, list]:
     return _split_by_package(files, config.validation_files)
 
 
+def fit_classifiers(train: Dataset, sample_weight: np.ndarray, seed: int) -> tuple:
+    """The bug classifier (weighted rows) and the kind classifier (rows of a known kind)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    # Few, shallow trees: the artifact stays small and the ranking generalises across packages.
+    bug = HistGradientBoostingClassifier(
+        learning_rate=0.05, max_iter=250, max_leaf_nodes=15, l2_regularization=1.0,
+        min_samples_leaf=30, early_stopping=True, validation_fraction=0.15,
+        random_state=seed,
+    )  # fmt: skip
+    bug.fit(train.x, train.y, sample_weight=sample_weight)
+    positive = train.kind >= 0
+    kind = HistGradientBoostingClassifier(
+        learning_rate=0.1, max_iter=60, max_leaf_nodes=15, min_samples_leaf=20,
+        early_stopping=False, random_state=seed,
+    )  # fmt: skip
+    kind.fit(train.x[positive], train.kind[positive])
+    return bug, kind
+
+
 def train_detector(
     output: Path | None,
     config: TrainDetectorConfig,
@@ -126,7 +146,6 @@ def train_detector(
     """Fit the bug and kind classifiers, calibrate the threshold (`calibrate_detector`), save,
     and report; stages and files featurized go to ``progress``."""
     calibrate = calibrate or CalibrateConfig()
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
 
     from codeassist.code_model import load_code_model
@@ -150,19 +169,9 @@ def train_detector(
     )
     progress.stage("fit classifiers")
     feature_seconds = time.perf_counter() - started
-    # Few, shallow trees: the artifact stays small and the ranking generalises across packages.
-    bug = HistGradientBoostingClassifier(
-        learning_rate=0.05, max_iter=250, max_leaf_nodes=15, l2_regularization=1.0,
-        min_samples_leaf=30, early_stopping=True, validation_fraction=0.15,
-        random_state=config.seed,
-    )  # fmt: skip
-    bug.fit(train.x, train.y, sample_weight=np.where(train.y == 0, config.clean_weight, 1.0))
-    positive = train.kind >= 0
-    kind = HistGradientBoostingClassifier(
-        learning_rate=0.1, max_iter=60, max_leaf_nodes=15, min_samples_leaf=20,
-        early_stopping=False, random_state=config.seed,
-    )  # fmt: skip
-    kind.fit(train.x[positive], train.kind[positive])
+    bug, kind = fit_classifiers(
+        train, np.where(train.y == 0, config.clean_weight, 1.0), config.seed
+    )
     detector = Detector(bug, kind, 0.5, {})
     val_scores = detector.score(val.x)[0]
     clean = val.y == 0

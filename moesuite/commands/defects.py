@@ -152,9 +152,36 @@ def train_code_model_command(output, steps, seed, threads, fmt="text"):
     "--validation-files", type=int, default=40, help="Whole files that calibrate the threshold."
 )
 @click.option("--seed", type=int, default=0)
-def train_defects(output, n_files, mutants, clean_per_file, validation_files, seed):
-    """Train the learned defect detector on seeded bugs in the training packages."""
-    from codeassist.defects.training import TrainDetectorConfig, train_detector
+@click.option(
+    "--fixes", "fixes_files", multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also learn from real bug fixes (a `mine-fixes` data set: its train split; its "
+    "validation split picks --fix-weight); repeatable.",
+)  # fmt: skip
+@click.option(
+    "--fix-weight", "fix_weights", multiple=True, type=click.FloatRange(0), default=None,
+    help="With --fixes: sample weights of the fix rows to try; 0 is seeded mutants only "
+    "[0, 1, 3]. Nothing is written when 0 does best.",
+)  # fmt: skip
+@click.option("--max-fix-cases", type=click.IntRange(1), default=400, show_default=True,
+              help="With --fixes: training fixes used (sampled statements of each).")  # fmt: skip
+@click.option("--max-validation-cases", type=click.IntRange(1), default=150, show_default=True,
+              help="With --fixes: validation fixes scored whole.")  # fmt: skip
+@click.option("--calibration-files", type=click.IntRange(1), default=None,
+              help="Whole files that set the threshold [calibrate-defects' default].")  # fmt: skip
+@click.option(
+    "--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Keep feature rows here and reuse them (keyed by code model, files and settings).",
+)  # fmt: skip
+def train_defects(
+    output, n_files, mutants, clean_per_file, validation_files, seed, fixes_files, fix_weights,
+    max_fix_cases, max_validation_cases, calibration_files, cache_dir,
+):  # fmt: skip
+    """Train the learned defect detector on seeded bugs in the training packages (and, with
+    --fixes, on real bug fixes of training repositories)."""
+    import dataclasses
+
+    from codeassist.defects.training import CalibrateConfig, TrainDetectorConfig, train_detector
     from core_model.runtime import set_threads
 
     set_threads(1)
@@ -165,10 +192,27 @@ def train_defects(output, n_files, mutants, clean_per_file, validation_files, se
         validation_files=validation_files,
         seed=seed,
     )
-    progress = command_progress()
-    report = train_detector(output, config, progress=progress)
-    progress.close()
+    calibrate = CalibrateConfig()
+    if calibration_files is not None:
+        calibrate = dataclasses.replace(calibrate, files=calibration_files)
+    if not fixes_files:
+        progress = command_progress()
+        report = train_detector(output, config, calibrate, progress=progress)
+        progress.close()
+        click.echo(json.dumps(report, indent=2))
+        return
+    from codeassist.defects.fixes_training import FixesTrainConfig, train_with_fixes
+
+    fixes = FixesTrainConfig(
+        max_train_cases=max_fix_cases, max_validation_cases=max_validation_cases, seed=seed
+    )
+    if fix_weights:
+        fixes = dataclasses.replace(fixes, fix_weights=tuple(fix_weights))
+    report = train_with_fixes(output, list(fixes_files), config, fixes, calibrate, cache_dir)
     click.echo(json.dumps(report, indent=2))
+    if report["detector"] is None:
+        click.echo("seeded mutants alone did as well on the validation fixes: nothing written",
+                   err=True)  # fmt: skip
 
 
 @click.command("calibrate-defects")
@@ -227,13 +271,67 @@ def calibrate_defects(directory, n_files, target):
     help="Score a statement's candidate edits in full only where the first pass rates it at "
     "or above G; 0 scores every statement in full [0, as detect-defects does].",
 )
+@click.option(
+    "--fixes", "fixes_files", multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Judge on real bug fixes (a `mine-fixes` data set) instead of seeded bugs, against "
+    "ruff and pylint in the same run; repeatable.",
+)  # fmt: skip
+@click.option(
+    "--split", type=click.Choice(["test", "validation", "train"]), default="test",
+    show_default=True, help="With --fixes: whose repositories' fixes.",
+)  # fmt: skip
+@click.option("--max-cases", type=click.IntRange(1), default=None,
+              help="With --fixes: at most this many cases [all].")  # fmt: skip
+@click.option(
+    "--engine", "engines", multiple=True,
+    type=click.Choice(["static", "semantic", "learned", "static + semantic", "static + learned",
+                       "static + semantic + learned", "ruff", "pylint"]),
+    help="With --fixes: engines to run; repeatable [all].",
+)  # fmt: skip
+@click.option(
+    "--detector", "detector_dir", type=click.Path(file_okay=False, path_type=Path),
+    default=None, help="With --fixes: learned detector to judge [the shipped one].",
+)  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def evaluate_defects(n_files, mutants, seed, max_file_bytes, exclude, gate, fmt):
-    """Precision, recall, ROC-AUC per bug kind and false alarms on held-out packages."""
+def evaluate_defects(
+    n_files, mutants, seed, max_file_bytes, exclude, gate, fixes_files, split, max_cases,
+    engines, detector_dir, fmt,
+):  # fmt: skip
+    """Precision, recall, ROC-AUC per bug kind and false alarms on held-out packages; with
+    --fixes, hits and flagged fixed files on real bug fixes of held-out repositories."""
     import dataclasses
 
     from codeassist.defects.evaluate import EvaluateConfig, evaluate, render_table
     from core_model.runtime import set_threads
+
+    if fixes_files:
+        from codeassist.defects.fixes import load_fixes
+        from codeassist.defects.fixes_eval import (
+            ENGINES,
+            FixesEvalConfig,
+            evaluate_fixes,
+            render_fixes_table,
+        )
+
+        set_threads(1)
+        chosen = set(engines or ENGINES)
+        chosen |= {part for e in chosen for part in e.split(" + ")}  # combinations need parts
+        chosen = tuple(e for e in ENGINES if e in chosen)
+        config = FixesEvalConfig(
+            split=split, max_cases=max_cases, engines=chosen, detector_dir=detector_dir
+        )
+        cases = load_fixes(fixes_files, split=split)
+        if not cases:
+            raise click.UsageError(f"no {split} cases in {', '.join(map(str, fixes_files))}")
+        report = evaluate_fixes(cases, config)
+        if fmt == "json":
+            report["engines"] = {
+                e: {k: v for k, v in r.items() if k != "hit_cases"}
+                for e, r in report["engines"].items()
+            }
+        click.echo(json.dumps(report, indent=2) if fmt == "json" else render_fixes_table(report))
+        return
 
     samples = []
     for item in exclude:
@@ -259,8 +357,86 @@ def evaluate_defects(n_files, mutants, seed, max_file_bytes, exclude, gate, fmt)
     click.echo(json.dumps(report, indent=2) if fmt == "json" else render_table(report))
 
 
+@click.command("mine-fixes")
+@click.argument(
+    "repos", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+    help="JSONL data set to write (keep it outside your repository: it is others' code).",
+)  # fmt: skip
+@click.option(
+    "--recipe", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Also write the recipe (settings, HEADs, split, commits kept, data digest) as JSON.",
+)  # fmt: skip
+@click.option("--max-commits", type=click.IntRange(1), default=20_000, show_default=True,
+              help="Commits touching .py files scanned per repository, newest first.")  # fmt: skip
+@click.option("--since", default=None, help="Only commits after this date (git log --since).")
+@click.option("--max-fixes", type=click.IntRange(1), default=None,
+              help="Fixes kept per repository, the newest [all].")  # fmt: skip
+@click.option("--max-changed-lines", type=click.IntRange(1), default=6, show_default=True,
+              help="Lines added, and lines removed, in the fixed file (each).")  # fmt: skip
+@click.option("--max-statements", type=click.IntRange(1), default=3, show_default=True,
+              help="Statements the fix touches.")  # fmt: skip
+@click.option("--validation", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="Share of the cases whose repositories form the validation split.")  # fmt: skip
+@click.option("--test", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="Share of the cases whose repositories form the test split.")  # fmt: skip
+@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
+              help="Repositories mined at a time (one process each).")  # fmt: skip
+def mine_fixes(
+    repos, output, recipe, max_commits, since, max_fixes, max_changed_lines, max_statements,
+    validation, test, jobs,
+):  # fmt: skip
+    """Extract small bug fixes (one function, a few statements) from git repositories REPOS
+    into a JSONL data set, split by repository into train / validation / test."""
+    from codeassist.defects.fix_diff import DiffLimits
+    from codeassist.defects.fixes import split_repositories, write_fixes
+    from codeassist.defects.mining import (
+        MineConfig,
+        build_recipe,
+        mine_repositories,
+        with_splits,
+    )
+    from codeassist.files import write_atomic
+
+    config = MineConfig(
+        max_commits=max_commits,
+        since=since,
+        max_fixes=max_fixes,
+        max_changed_lines=max_changed_lines,
+        limits=DiffLimits(max_statements=max_statements),
+    )
+    reports = []
+    for report in mine_repositories(list(repos), config, jobs=jobs):
+        if report.error:
+            click.echo(f"{report.repo}: skipped: {report.error}", err=True)
+            reports.append(report)
+            continue
+        click.echo(
+            f"{report.repo}: {report.scanned} commits scanned, {report.candidates} fix-like "
+            f"commits read, {len(report.cases)} fixes kept",
+            err=True,
+        )
+        reports.append(report)
+    split = split_repositories(
+        {r.repo: len(r.cases) for r in reports if not r.error}, validation, test
+    )
+    cases = with_splits([c for r in reports for c in r.cases], split)
+    digest = write_fixes(cases, output)
+    for name in ("train", "validation", "test"):
+        members = sorted(r for r, s in split.items() if s == name)
+        count = sum(c.split == name for c in cases)
+        click.echo(f"{name}: {count} fixes from {', '.join(members) or '-'}")
+    click.echo(f"{len(cases)} fixes -> {output} (sha256 {digest})")
+    if recipe is not None:
+        document = build_recipe(reports, config, split, output.name, digest)
+        write_atomic(recipe, (json.dumps(document, indent=2) + "\n").encode())
+
+
 COMMANDS: list[click.Command] = [
     calibrate_defects,
+    mine_fixes,
     detect_defects,
     evaluate_defects,
     train_code_model_command,
