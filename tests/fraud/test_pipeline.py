@@ -57,28 +57,36 @@ def test_score_one_uses_stored_history(trained, tmp_path):
 
 
 def test_score_file_reconciles(trained, tmp_path):
-    pytest.importorskip("fraud.schema")
     frame, bundle = trained
     src = tmp_path / "in.csv"
     data = frame.tail(800).drop(columns=["is_fraud", "label_time"]).copy()
     data["timestamp"] = data["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # txn_frames draws a few "XX" countries, which ingest rightly rejects: make them valid so
+    # the planted bad amount is the only rejection.
+    data["country"] = data["country"].replace("XX", "US")
     data["amount"] = data["amount"].astype(object)
     data.iloc[3, data.columns.get_loc("amount")] = "not-a-number"
+    bad_id = data["transaction_id"].iloc[3]
     data.to_csv(src, index=False)
-    out = tmp_path / "out.csv"
+    out, rej = tmp_path / "out.csv", tmp_path / "rej.csv"
     summary = score_file(
         src,
         out,
-        ScoreOptions(rejections_path=tmp_path / "rej.csv", progress=False),
+        ScoreOptions(rejections_path=rej, progress=False),
         bundle,
         database_url=f"sqlite:///{tmp_path / 'r.db'}",
     )
-    assert summary.rows_in == 800
-    assert summary.rows_in == summary.rows_scored + summary.rows_rejected
-    assert summary.rows_rejected >= 1
+    assert (summary.rows_in, summary.rows_scored, summary.rows_rejected) == (800, 799, 1)
     scored = pd.read_csv(out)
-    assert len(scored) == summary.rows_scored
+    assert len(scored) == 799 and bad_id not in set(scored["transaction_id"])
     assert np.isfinite(scored["score"]).all()
+    # The one bad row is reported where a user can find it: the header is line 1, so the
+    # fourth data row is line 5.
+    rejections = pd.read_csv(rej, dtype=str)
+    assert list(rejections.columns) == ["path", "line", "field", "reason", "value"]
+    ((path, line, field, reason, value),) = rejections.itertuples(index=False)
+    assert (path, line, field, value) == (str(src), "5", "amount", "not-a-number")
+    assert "number" in reason
 
 
 def test_cli_train_score_evaluate(tmp_path):
