@@ -255,3 +255,72 @@ def test_score_file_scores_do_not_depend_on_chunk_size(trained, tmp_path):
     pd.testing.assert_series_equal(
         compute_features(part, bundle.schema, again)["merchant_id_risk"], with_file
     )
+
+
+def test_cli_score_transactions_json_rejections_and_no_sequence(trained, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from fraud.bundle import DEFAULT_BUNDLE, load_bundle
+    from fraud.simulate import SimulationConfig, simulate
+    from moesuite.cli import cli
+
+    frame = simulate(SimulationConfig(n_transactions=1000, n_customers=100, days=20, seed=2))
+    src = tmp_path / "in.csv"
+    frame.to_csv(src, index=False)
+    good = len(frame)
+    bad_amount, bad_time = frame.iloc[0].copy(), frame.iloc[1].copy()
+    bad_amount["transaction_id"], bad_amount["amount"] = "bad-amount", "abc"
+    bad_time["transaction_id"], bad_time["timestamp"] = "bad-time", "soon"
+    with src.open("a") as fh:
+        for row in (bad_amount, bad_time):
+            fh.write(",".join("" if pd.isna(v) else str(v) for v in row.to_numpy()) + "\n")
+    db = tmp_path / "q.db"
+    base = ["--home", str(tmp_path / "home"), "--database-url", f"sqlite:///{db}"]
+    runner = CliRunner()
+
+    result = runner.invoke(
+        cli,
+        [*base, "score-transactions", str(src), "-o", str(tmp_path / "out.csv"),
+         "--rejections", str(tmp_path / "rej.csv"), "--format", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert (summary["rows_in"], summary["rows_scored"], summary["rows_rejected"]) == (
+        good + 2, good, 2
+    )  # fmt: skip
+    assert summary["model_version"] == load_bundle(DEFAULT_BUNDLE).version
+    scored = pd.read_csv(tmp_path / "out.csv")
+    assert summary["bands"] == {b: int((scored["band"] == b).sum()) for b in summary["bands"]}
+    assert sum(summary["bands"].values()) == good
+    assert summary["cases_created"] == summary["bands"]["review"]
+    rejections = pd.read_csv(tmp_path / "rej.csv", dtype=str)
+    # The header is line 1: the appended rows are lines good + 2 and good + 3.
+    assert list(zip(rejections["path"], rejections["line"], rejections["field"], strict=True)) == [
+        (str(src), str(good + 2), "amount"), (str(src), str(good + 3), "timestamp")
+    ]  # fmt: skip
+    assert rejections["reason"].str.len().min() > 5
+
+    # --no-sequence refuses the shipped bundle (it has sequence features) and writes nothing ...
+    refused = runner.invoke(
+        cli,
+        [*base, "score-transactions", str(src), "-o", str(tmp_path / "no.csv"), "--no-sequence"],
+    )
+    assert refused.exit_code == 2
+    assert "--no-sequence needs a bundle trained with --no-sequence" in refused.output
+    assert not (tmp_path / "no.csv").exists()
+    # ... and scores with a behavioural-only one.
+    _, bundle = trained
+    assert bundle.sequence is None
+    path = bundle.save(tmp_path / "behavioural")
+    data = trained[0].tail(300).drop(columns=["is_fraud", "label_time"])
+    data["country"] = data["country"].replace("XX", "US")  # txn_frames' invalid country
+    data.to_parquet(tmp_path / "b.parquet")
+    ok = runner.invoke(
+        cli,
+        [*base, "score-transactions", str(tmp_path / "b.parquet"), "-o", str(tmp_path / "b.csv"),
+         "--bundle", str(path), "--no-sequence"],
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    assert f"model {bundle.version}: 300 rows in, 300 scored, 0 rejected" in ok.output
