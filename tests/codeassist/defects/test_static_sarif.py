@@ -125,3 +125,26 @@ def test_a_name_local_to_a_nested_function_is_no_module_binding():
     )
     (finding,) = [f for f in check_source(source, "a.py") if f.rule_id == "ruff/F821"]
     assert finding.confidence >= STATIC_THRESHOLD
+
+
+def test_source_root_makes_sarif_uris_relative_to_it(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "pkg").mkdir(parents=True)
+    (project / "pkg" / "bad.py").write_text(BUGGY)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # not inside the project: only --source-root can anchor it
+    path = str(project / "pkg" / "bad.py")
+
+    def uris(root) -> set[str]:
+        result = _run(["--format", "sarif", "--source-root", str(root), path])
+        assert result.exit_code == 1, result.output
+        run = json.loads(result.output)["runs"][0]
+        return {
+            loc["physicalLocation"]["artifactLocation"]["uri"]
+            for res in run["results"]
+            for loc in res["locations"]
+        }
+
+    assert uris(project) == {"pkg/bad.py"}
+    assert uris(project / "pkg") == {"bad.py"}
