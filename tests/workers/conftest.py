@@ -146,6 +146,7 @@ def make_stack(
     home: Path,
     workers_table: str = "",
     visibility_timeout: float = 6.0,
+    time_limits: tuple[float, float] = (60.0, 90.0),
 ) -> Stack:
     broker, backend = _urls(request, kind, home)
     prefix = f"t{uuid.uuid4().hex[:8]}-"
@@ -155,7 +156,8 @@ def make_stack(
         f'queue_prefix = "{prefix}"\n'
         f"visibility_timeout = {visibility_timeout}\nsqlite_lease_timeout = 3.0\n"
         "restore_interval = 1.0\n"
-        "soft_time_limit = 60.0\ntime_limit = 90.0\nresult_expires = 600\n" + workers_table,
+        f"soft_time_limit = {time_limits[0]}\ntime_limit = {time_limits[1]}\n"
+        "result_expires = 600\n" + workers_table,
         encoding="utf-8",
     )
     settings = load_settings(
@@ -191,9 +193,14 @@ def stack_factory(
     """Build extra stacks (no worker started) for one test; their workers die in teardown."""
     made: list[Stack] = []
 
-    def build(kind: str, workers_table: str = "", visibility_timeout: float = 6.0) -> Stack:
+    def build(
+        kind: str,
+        workers_table: str = "",
+        visibility_timeout: float = 6.0,
+        time_limits: tuple[float, float] = (60.0, 90.0),
+    ) -> Stack:
         home = tmp_path_factory.mktemp(f"extra-{kind}")
-        built = make_stack(request, kind, home, workers_table, visibility_timeout)
+        built = make_stack(request, kind, home, workers_table, visibility_timeout, time_limits)
         made.append(built)
         return built
 
