@@ -101,6 +101,7 @@ def alembic_config(connection: Connection | None = None, url: str | None = None)
 
 def _migrate(engine: Engine, action: str, revision: str) -> None:
     from alembic import command
+    from alembic.util import CommandError
 
     try:
         with write_transaction(engine) as conn:
@@ -109,7 +110,7 @@ def _migrate(engine: Engine, action: str, revision: str) -> None:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
                 )
             getattr(command, action)(alembic_config(conn), revision)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, CommandError) as exc:  # CommandError: e.g. an unknown revision
         raise ReviewDatabaseError(
             f"cannot migrate review database {_safe_url(str(engine.url))}: "
             f"{str(exc).splitlines()[0]}"

@@ -80,6 +80,56 @@ def test_shipped_default_bundle_loads_and_scores():
     assert (result.frame["model_version"] == bundle.version).all()
 
 
+@pytest.mark.slow
+def test_shipped_bundle_reproduces_its_recorded_metrics_on_its_rebuild_data():
+    """Recount the calibration-block metrics the bundle records, on the data it says it was
+    built from: a broken booster, calibrator, feature or sequence model moves them. Every
+    expected figure is read from the bundle, so a rebuild with new features keeps this valid."""
+    import ast
+    from dataclasses import replace
+
+    import pandas as pd
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from core_model.runtime import set_threads
+    from fraud.simulate import SimulationConfig, simulate
+
+    set_threads(1)  # the rebuild runs on one torch thread too: same sums
+    bundle = load_bundle(DEFAULT_BUNDLE)
+    meta = bundle.metadata
+    recipe, _, params = meta["trained_on"].partition(" ")
+    assert recipe == "fraud.simulate", meta["trained_on"]
+    frame = simulate(SimulationConfig(**ast.literal_eval(params)))
+    cutoff = pd.Timestamp(meta["data_until"])
+    data = frame[frame["timestamp"] <= cutoff].copy()
+    assert len(data) == meta["rows"]
+    # What training saw: labels known by the cutoff (label_time, else the label delay).
+    delay = pd.Timedelta(days=meta["label_delay_days"])
+    known = data["label_time"].fillna(data["timestamp"] + delay)
+    data.loc[known > cutoff, "is_fraud"] = pd.NA
+    labelled = data["is_fraud"].notna().to_numpy()
+    assert labelled.sum() == meta["labelled_rows"]
+    # Features as at training time: risk counted point in time from the frame's own labels,
+    # not from the tables the bundle carries for scoring new data (they hold every label up
+    # to the cutoff, the calibration block's own included).
+    schema = replace(bundle.schema, risk={}, global_risk=(0, 0), cutoff_ms=None)
+    x = compute_features(data, schema).to_numpy(dtype=np.float64)
+    if bundle.sequence is not None:
+        x = np.hstack([x, bundle.sequence.features(data).to_numpy(dtype=np.float64)])
+    assert x.shape[1] == len(bundle.feature_names)
+    first, last = map(pd.Timestamp, meta["blocks"]["calibration"])
+    ts = data["timestamp"]
+    block = labelled & (ts >= first).to_numpy() & (ts <= last).to_numpy()
+    y = data["is_fraud"].to_numpy()[block].astype(np.int64)
+    scores = bundle.classifier.score(x[block])
+    recorded = meta["metrics_calibration_block"]
+    assert y.mean() == pytest.approx(recorded["fraud_rate"], abs=1e-9)
+    assert roc_auc_score(y, scores) == pytest.approx(recorded["auc_roc"], abs=0.002)
+    assert average_precision_score(y, scores) == pytest.approx(
+        recorded["average_precision"], abs=0.01
+    )
+
+
 def test_same_training_same_version(tmp_path):
     frame = make_frame(n=5000, n_customers=120, days=50, seed=14)
     a = train_fraud(frame, TrainFraudOptions(seed=2)).save(tmp_path / "a")

@@ -57,28 +57,36 @@ def test_score_one_uses_stored_history(trained, tmp_path):
 
 
 def test_score_file_reconciles(trained, tmp_path):
-    pytest.importorskip("fraud.schema")
     frame, bundle = trained
     src = tmp_path / "in.csv"
     data = frame.tail(800).drop(columns=["is_fraud", "label_time"]).copy()
     data["timestamp"] = data["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # txn_frames draws a few "XX" countries, which ingest rightly rejects: make them valid so
+    # the planted bad amount is the only rejection.
+    data["country"] = data["country"].replace("XX", "US")
     data["amount"] = data["amount"].astype(object)
     data.iloc[3, data.columns.get_loc("amount")] = "not-a-number"
+    bad_id = data["transaction_id"].iloc[3]
     data.to_csv(src, index=False)
-    out = tmp_path / "out.csv"
+    out, rej = tmp_path / "out.csv", tmp_path / "rej.csv"
     summary = score_file(
         src,
         out,
-        ScoreOptions(rejections_path=tmp_path / "rej.csv", progress=False),
+        ScoreOptions(rejections_path=rej, progress=False),
         bundle,
         database_url=f"sqlite:///{tmp_path / 'r.db'}",
     )
-    assert summary.rows_in == 800
-    assert summary.rows_in == summary.rows_scored + summary.rows_rejected
-    assert summary.rows_rejected >= 1
+    assert (summary.rows_in, summary.rows_scored, summary.rows_rejected) == (800, 799, 1)
     scored = pd.read_csv(out)
-    assert len(scored) == summary.rows_scored
+    assert len(scored) == 799 and bad_id not in set(scored["transaction_id"])
     assert np.isfinite(scored["score"]).all()
+    # The one bad row is reported where a user can find it: the header is line 1, so the
+    # fourth data row is line 5.
+    rejections = pd.read_csv(rej, dtype=str)
+    assert list(rejections.columns) == ["path", "line", "field", "reason", "value"]
+    ((path, line, field, reason, value),) = rejections.itertuples(index=False)
+    assert (path, line, field, value) == (str(src), "5", "amount", "not-a-number")
+    assert "number" in reason
 
 
 def test_cli_train_score_evaluate(tmp_path):
@@ -249,3 +257,72 @@ def test_score_file_scores_do_not_depend_on_chunk_size(trained, tmp_path):
     pd.testing.assert_series_equal(
         compute_features(part, bundle.schema, again)["merchant_id_risk"], with_file
     )
+
+
+def test_cli_score_transactions_json_rejections_and_no_sequence(trained, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from fraud.bundle import DEFAULT_BUNDLE, load_bundle
+    from fraud.simulate import SimulationConfig, simulate
+    from moesuite.cli import cli
+
+    frame = simulate(SimulationConfig(n_transactions=1000, n_customers=100, days=20, seed=2))
+    src = tmp_path / "in.csv"
+    frame.to_csv(src, index=False)
+    good = len(frame)
+    bad_amount, bad_time = frame.iloc[0].copy(), frame.iloc[1].copy()
+    bad_amount["transaction_id"], bad_amount["amount"] = "bad-amount", "abc"
+    bad_time["transaction_id"], bad_time["timestamp"] = "bad-time", "soon"
+    with src.open("a") as fh:
+        for row in (bad_amount, bad_time):
+            fh.write(",".join("" if pd.isna(v) else str(v) for v in row.to_numpy()) + "\n")
+    db = tmp_path / "q.db"
+    base = ["--home", str(tmp_path / "home"), "--database-url", f"sqlite:///{db}"]
+    runner = CliRunner()
+
+    result = runner.invoke(
+        cli,
+        [*base, "score-transactions", str(src), "-o", str(tmp_path / "out.csv"),
+         "--rejections", str(tmp_path / "rej.csv"), "--format", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert (summary["rows_in"], summary["rows_scored"], summary["rows_rejected"]) == (
+        good + 2, good, 2
+    )  # fmt: skip
+    assert summary["model_version"] == load_bundle(DEFAULT_BUNDLE).version
+    scored = pd.read_csv(tmp_path / "out.csv")
+    assert summary["bands"] == {b: int((scored["band"] == b).sum()) for b in summary["bands"]}
+    assert sum(summary["bands"].values()) == good
+    assert summary["cases_created"] == summary["bands"]["review"]
+    rejections = pd.read_csv(tmp_path / "rej.csv", dtype=str)
+    # The header is line 1: the appended rows are lines good + 2 and good + 3.
+    assert list(zip(rejections["path"], rejections["line"], rejections["field"], strict=True)) == [
+        (str(src), str(good + 2), "amount"), (str(src), str(good + 3), "timestamp")
+    ]  # fmt: skip
+    assert rejections["reason"].str.len().min() > 5
+
+    # --no-sequence refuses the shipped bundle (it has sequence features) and writes nothing ...
+    refused = runner.invoke(
+        cli,
+        [*base, "score-transactions", str(src), "-o", str(tmp_path / "no.csv"), "--no-sequence"],
+    )
+    assert refused.exit_code == 2
+    assert "--no-sequence needs a bundle trained with --no-sequence" in refused.output
+    assert not (tmp_path / "no.csv").exists()
+    # ... and scores with a behavioural-only one.
+    _, bundle = trained
+    assert bundle.sequence is None
+    path = bundle.save(tmp_path / "behavioural")
+    data = trained[0].tail(300).drop(columns=["is_fraud", "label_time"])
+    data["country"] = data["country"].replace("XX", "US")  # txn_frames' invalid country
+    data.to_parquet(tmp_path / "b.parquet")
+    ok = runner.invoke(
+        cli,
+        [*base, "score-transactions", str(tmp_path / "b.parquet"), "-o", str(tmp_path / "b.csv"),
+         "--bundle", str(path), "--no-sequence"],
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    assert f"model {bundle.version}: 300 rows in, 300 scored, 0 rejected" in ok.output

@@ -83,3 +83,59 @@ def test_review_band_precision_is_reported_per_model_version(tmp_path):
     assert table.loc["new", "decisions"] == 3
     assert abs(table.loc["new", "review_precision"] - 2 / 3) < 1e-9
     assert review_precision(f"sqlite:///{tmp_path / 'empty.db'}") is None
+
+
+def test_cli_train_fraud_with_review_labels_learns_the_analysts_decisions(tmp_path):
+    import json
+    from datetime import timedelta
+
+    from click.testing import CliRunner
+
+    from moesuite.cli import cli
+
+    frame = make_frame(n=5000, n_customers=120, days=50, seed=12)
+    src = tmp_path / "txns.csv"
+    out = frame.copy()
+    for column in ("timestamp", "label_time"):
+        out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out.to_csv(src, index=False)
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    engine = get_engine(url)
+    # Five legitimate transactions an analyst marks as fraud a day after they happened.
+    picked = frame[frame["is_fraud"] == 0].iloc[100:105]
+    upsert_cases(
+        engine,
+        [
+            CaseInput(
+                transaction_id=str(r.transaction_id),
+                customer_id=str(r.customer_id),
+                amount=float(r.amount),
+                currency=None,
+                score=0.5,
+                band="review",
+                reasons=("test",),
+                model_version="m1",
+                occurred_at=r.timestamp.to_pydatetime(),
+                transaction={"transaction_id": str(r.transaction_id)},
+            )
+            for r in picked.itertuples()
+        ],
+        now=picked["timestamp"].max().to_pydatetime(),
+    )
+    decided_at = picked["timestamp"].max().to_pydatetime() + timedelta(days=1)
+    for _ in range(len(picked)):
+        case = claim_next(engine, "ann", now=decided_at)
+        decide(engine, case.id, "ann", "fraud", now=decided_at)
+
+    def train(name: str, *flags: str) -> dict:
+        result = CliRunner().invoke(
+            cli,
+            ["--home", str(tmp_path / "home"), "--database-url", url, "train-fraud", str(src),
+             "-o", str(tmp_path / name), "--no-sequence", *flags],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return json.loads((tmp_path / name / "bundle.json").read_text())["metadata"]
+
+    plain, reviewed = train("plain"), train("reviewed", "--with-review-labels")
+    assert reviewed["labelled_rows"] == plain["labelled_rows"]
+    assert reviewed["frauds"] == plain["frauds"] + len(picked)

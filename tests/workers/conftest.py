@@ -141,7 +141,12 @@ def _urls(request: pytest.FixtureRequest, kind: str, home: Path) -> tuple[str, s
 
 
 def make_stack(
-    request: pytest.FixtureRequest, kind: str, home: Path, workers_table: str = ""
+    request: pytest.FixtureRequest,
+    kind: str,
+    home: Path,
+    workers_table: str = "",
+    visibility_timeout: float = 6.0,
+    time_limits: tuple[float, float] = (60.0, 90.0),
 ) -> Stack:
     broker, backend = _urls(request, kind, home)
     prefix = f"t{uuid.uuid4().hex[:8]}-"
@@ -149,8 +154,10 @@ def make_stack(
     (home / "moesuite.toml").write_text(
         "[workers]\n"
         f'queue_prefix = "{prefix}"\n'
-        "visibility_timeout = 6.0\nsqlite_lease_timeout = 3.0\nrestore_interval = 1.0\n"
-        "soft_time_limit = 60.0\ntime_limit = 90.0\nresult_expires = 600\n" + workers_table,
+        f"visibility_timeout = {visibility_timeout}\nsqlite_lease_timeout = 3.0\n"
+        "restore_interval = 1.0\n"
+        f"soft_time_limit = {time_limits[0]}\ntime_limit = {time_limits[1]}\n"
+        "result_expires = 600\n" + workers_table,
         encoding="utf-8",
     )
     settings = load_settings(
@@ -186,9 +193,14 @@ def stack_factory(
     """Build extra stacks (no worker started) for one test; their workers die in teardown."""
     made: list[Stack] = []
 
-    def build(kind: str, workers_table: str = "") -> Stack:
+    def build(
+        kind: str,
+        workers_table: str = "",
+        visibility_timeout: float = 6.0,
+        time_limits: tuple[float, float] = (60.0, 90.0),
+    ) -> Stack:
         home = tmp_path_factory.mktemp(f"extra-{kind}")
-        built = make_stack(request, kind, home, workers_table)
+        built = make_stack(request, kind, home, workers_table, visibility_timeout, time_limits)
         made.append(built)
         return built
 

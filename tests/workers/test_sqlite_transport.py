@@ -110,26 +110,60 @@ def test_dead_consumers_message_is_redelivered_after_its_lease(tmp_path: Path) -
     assert _rows(db) == []
 
 
+def _deadlines(db: Path) -> list[float]:
+    with sqlite3.connect(db) as conn:
+        return [r[0] for r in conn.execute(f"SELECT deadline FROM {LEASE_TABLE}")]
+
+
+def _poll(conn: Connection) -> None:
+    try:
+        conn.drain_events(timeout=0.05)
+    except TimeoutError:
+        pass
+
+
+def _poll_round_seconds(db: Path) -> float:
+    """The slowest of a few rounds of both consumers polling, on this machine now."""
+    with _connection(db) as a, _connection(db) as b:
+        a.Consumer([QUEUE], callbacks=[lambda body, msg: None]).consume()
+        b.Consumer([QUEUE], callbacks=[lambda body, msg: None]).consume()
+        rounds = []
+        for _ in range(5):
+            start = time.monotonic()
+            _poll(a)
+            _poll(b)
+            rounds.append(time.monotonic() - start)
+    SQLiteChannel._engines.clear()
+    return max(rounds)
+
+
 def test_live_consumer_renews_its_lease(tmp_path: Path) -> None:
     db = tmp_path / "b.db"
-    with _connection(db) as holder, _connection(db) as other:
+    # The lease must outlast the gap between two polls of the holder; on a loaded machine a
+    # poll round can take far longer than on a quiet one, so the lease scales with a measured
+    # round (at least LEASE_S, at most 30 s) instead of assuming 0.6 s is always enough.
+    lease = min(max(LEASE_S, 8 * _poll_round_seconds(tmp_path / "probe.db")), 30.0)
+    with _connection(db, lease) as holder, _connection(db, lease) as other:
         _publish(holder, "held")
         held = _take(holder)
+        # Each poll of the holder pushes its lease deadline back.
+        first = _deadlines(db)
+        time.sleep(max(lease / 4, 0.05) + 0.01)
+        _poll(holder)
+        assert _deadlines(db)[0] > first[0]
         got = []
         consumer = other.Consumer([QUEUE], callbacks=[lambda body, msg: got.append(body)])
         consumer.consume()
-        deadline = time.monotonic() + 4 * LEASE_S
-        while time.monotonic() < deadline:
+        started = last_poll = time.monotonic()
+        longest_gap = 0.0
+        while time.monotonic() < started + 4 * lease:
             # The holder keeps polling (its worker is alive while the task runs) ...
-            try:
-                holder.drain_events(timeout=0.05)
-            except TimeoutError:
-                pass
-            try:
-                other.drain_events(timeout=0.05)
-            except TimeoutError:
-                pass
+            _poll(holder)
+            now = time.monotonic()
+            longest_gap, last_poll = max(longest_gap, now - last_poll), now
+            _poll(other)
         # ... so the other consumer never got the message, though its lease time passed 4x.
+        assert longest_gap < lease, f"holder starved for {longest_gap:.2f} s (lease {lease:.2f})"
         assert got == []
         held.ack()
     assert _rows(db) == []

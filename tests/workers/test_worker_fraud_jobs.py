@@ -205,9 +205,16 @@ def test_worker_killed_mid_chunk(
     result = stack.client.result(job_id, timeout=120)
     _check_output(result, output, expected, stack.settings.database_url, KILL_CHUNK_ROWS)
     logs = [w.text() for w in stack.workers]
-    # Delivered again after the kill, and finished exactly once.
+    # Delivered again after the kill; the output above holds every row and case once.
     assert sum(log.count(f"[{chunk_id}] received") for log in logs) >= 2
-    assert sum(log.count(f"[{chunk_id}] succeeded") for log in logs) == 1
+    succeeded = sum(log.count(f"[{chunk_id}] succeeded") for log in logs)
+    if kind == "redis":
+        # Redis redelivers any task still unacknowledged after the visibility timeout, a live
+        # worker's included: under CPU load a redelivered chunk can outlast the 6 s and run
+        # twice. At-least-once is Redis's contract; exactly-once output (checked above) is ours.
+        assert succeeded >= 1
+    else:
+        assert succeeded == 1
 
 
 def test_train_job_writes_a_loadable_bundle(stack_factory, tmp_path: Path) -> None:

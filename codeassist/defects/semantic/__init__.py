@@ -69,7 +69,7 @@ def check_semantic(source: str, path: str, tree: ast.Module | None = None) -> li
 
 
 def describe_sarif_rules(document: dict[str, Any]) -> dict[str, Any]:
-    """Give the semantic rules of a SARIF document (built by `codeassist.sarif.build_sarif`,
+    """Give the semantic rules of a SARIF document (built by `codeassist.defects.sarif.build_sarif`,
     which describes every non-learned rule as ruff's) their own descriptions, in place."""
     for run in document.get("runs", []):
         for rule in run["tool"]["driver"].get("rules", []):

@@ -74,8 +74,11 @@ def test_code_model_trains_loads_and_records_its_corpus(tmp_path, monkeypatch):
     import dataclasses
     import json
 
+    import torch
+
     from codeassist import code_model
     from core_model.config import ModelSpec
+    from core_model.load import build_text_model
 
     root = tmp_path / "site-packages"
     for i in range(4):
@@ -87,12 +90,24 @@ def test_code_model_trains_loads_and_records_its_corpus(tmp_path, monkeypatch):
         moe_intermediate_size=16, n_routed_experts=4, num_experts_per_tok=2,
     )  # fmt: skip
     config = dataclasses.replace(
-        code_model.CodeModelConfig(), vocab_size=300, steps=3, batch_size=2, seq_len=32, spec=spec
+        code_model.CodeModelConfig(), vocab_size=300, steps=25, batch_size=4, seq_len=32, spec=spec
     )
 
     report = code_model.train_code_model(tmp_path / "model", config)
 
     record = json.loads((tmp_path / "model" / "training.json").read_text())
     assert record["corpus_sha256"] == code_model.corpus_digest(corpus) == report.corpus_sha256
-    assert record["files"] == 4 and record["config"]["steps"] == 3
-    assert code_model.load_code_model(tmp_path / "model").tokenizer is not None
+    assert record["files"] == 4 and record["config"]["steps"] == 25
+    loaded = code_model.load_code_model(tmp_path / "model")
+    text = corpus[0].text
+    ids = loaded.tokenizer(text)["input_ids"]
+    assert loaded.tokenizer.decode(ids) == text and len(ids) < len(text) / 1.5
+    # What was saved is the trained model: it predicts the corpus better than the same
+    # architecture, tokenizer and seed before training.
+    untrained = build_text_model(spec, [c.text for c in corpus], vocab_size=300, seed=config.seed)
+    batch = torch.tensor([ids[:128]])
+    with torch.inference_mode():
+        trained_loss = loaded.module(batch, labels=batch).loss.item()
+        untrained_loss = untrained.module(batch, labels=batch).loss.item()
+    assert report.eval_loss < report.initial_eval_loss
+    assert trained_loss < untrained_loss - 0.1

@@ -5,6 +5,7 @@ the seeded line; a fresh sample leaves out the files of earlier ones."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from codeassist.defects.corpus import CorpusFile
@@ -87,3 +88,25 @@ def test_kind_precision_counts_a_finding_that_names_the_wrong_kind_against_it():
     assert kind_precision(flagged, predicted, kind, variable) == 1 / 3
     assert kind_precision(flagged, predicted, kind, attribute) == 1.0
     assert np.isnan(kind_precision(flagged, predicted, kind, BUG_KINDS.index("off_by_one")))
+
+
+@pytest.mark.slow
+def test_evaluate_defects_cli_on_two_files_reports_consistent_counts():
+    import json
+
+    from moesuite.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["evaluate-defects", "--files", "2", "--mutants", "2", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["files"] == 2 and len(report["packages"]) == 2
+    assert report["seeded_bugs"] == 2 * 2  # files x mutants
+    assert 0 <= report["learned_found"] <= report["seeded_bugs"]
+    assert report["learned_recall"] == pytest.approx(report["learned_found"] / 4)
+    # Rates per 1,000 clean lines come from whole alarms.
+    for engine in ("learned", "static"):
+        alarms = report[f"{engine}_false_alarms_per_kloc"] * report["clean_lines"] / 1000
+        assert alarms == pytest.approx(round(alarms), abs=1e-6)
+    assert 0.5 <= report["roc_auc"] <= 1.0

@@ -67,3 +67,48 @@ def test_unreachable_server_is_a_review_error():
     engine = create_review_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
     with pytest.raises(ReviewDatabaseError, match="cannot migrate review database"):
         upgrade_database(engine)
+
+
+def test_cli_db_upgrade_to_a_revision_and_back_down(sqlite_url, tmp_path):
+    import sqlalchemy as sa
+    from click.testing import CliRunner
+
+    from fraud.review.db import create_review_engine, downgrade_database
+    from moesuite.cli import cli
+
+    def invoke(*args: str):
+        return CliRunner().invoke(
+            cli, ["--home", str(tmp_path / "home"), "--database-url", sqlite_url, *args]
+        )
+
+    def state() -> tuple[str | None, set[str]]:
+        engine = sa.create_engine(sqlite_url)
+        try:
+            tables = set(sa.inspect(engine).get_table_names())
+            with engine.connect() as conn:
+                version = (
+                    conn.execute(sa.text("select version_num from alembic_version")).scalar()
+                    if "alembic_version" in tables
+                    else None
+                )
+        finally:
+            engine.dispose()
+        return version, tables - {"alembic_version"}
+
+    result = invoke("db", "upgrade", "--revision", "0001")
+    assert result.exit_code == 0 and "review database at 0001" in result.output, result.output
+    version, tables = state()
+    assert version == "0001" and {"cases", "case_events", "transactions"} <= tables
+    # Down to base (the API the lead's runbook uses; the CLI has no downgrade command) and
+    # back up with the CLI's default revision.
+    engine = create_review_engine(sqlite_url)
+    downgrade_database(engine, "base")
+    engine.dispose()
+    assert state() == (None, set())
+    result = invoke("db", "upgrade")
+    assert result.exit_code == 0 and "review database at head" in result.output
+    assert state()[0] == "0001"
+    # An unknown revision is the user's error: exit 2 and one line naming it, no traceback.
+    result = invoke("db", "upgrade", "--revision", "nope")
+    assert result.exit_code == 2, result.output
+    assert "nope" in result.output and "Traceback" not in result.output

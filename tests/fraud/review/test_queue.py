@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -38,6 +37,7 @@ from fraud.review.queue import (
 )
 from fraud.review.stats import review_stats
 from fraud.review.views import case_events, get_case, list_cases
+from moesuite.settings import load_settings
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the fixtures' make_case occurs at T0
 MIN = timedelta(minutes=1)
@@ -239,16 +239,31 @@ def test_priority_is_score_times_amount_plus_age(make_case, engine):
     upsert_cases(engine, [small_old], now=T0, config=config)
     upsert_cases(engine, [big_new], now=T0 + timedelta(hours=24), config=config)
     now = T0 + timedelta(hours=24)
-    cases = list_cases(engine, now=now, config=config)
-    assert [c.transaction_id for c in cases] == ["tx-00002", "tx-00001"]
+
+    def shown(at: datetime) -> dict[str, float]:
+        return {c.transaction_id: c.priority for c in list_cases(engine, now=at, config=config)}
+
+    first = shown(now)
+    assert list(first) == ["tx-00002", "tx-00001"]
     # One day of waiting is worth +1; the bigger one leads by about 2 - 1.
-    assert cases[0].priority - cases[1].priority == pytest.approx(1.0, abs=0.02)
+    assert first["tx-00002"] - first["tx-00001"] == pytest.approx(1.0, abs=0.02)
     key = rank_key(0.9, 100.0, T0, 24.0)
     assert priority_at(key, T0, 24.0) == pytest.approx(math.log1p(90.0))
-    # Three days later the old one overtakes.
-    upsert_cases(engine, [make_case(3, score=0.9, amount=100.0)], now=now, config=config)
-    assert claim_next(engine, "ann", now=now, config=config).transaction_id == "tx-00002"
-    assert claim_next(engine, "ann", now=now, config=config).transaction_id == "tx-00001"
+    # The clock moves two days: every waiting case gains 2, so the order holds.
+    later = now + timedelta(hours=48)
+    second = shown(later)
+    for tx, priority in first.items():
+        assert second[tx] - priority == pytest.approx(2.0, abs=1e-6)
+    # A case as big as tx-00002 arriving now is 3 days younger than tx-00001: the old, small
+    # case overtakes it (score x amount alone would rank the newcomer first).
+    upsert_cases(
+        engine, [make_case(3, score=0.9, amount=100.0 * math.e**2)], now=later, config=config
+    )
+    third = shown(later)
+    assert list(third) == ["tx-00002", "tx-00001", "tx-00003"]
+    assert third["tx-00001"] - third["tx-00003"] == pytest.approx(1.0, abs=0.02)
+    claimed = [claim_next(engine, "ann", now=later, config=config) for _ in range(3)]
+    assert [c.transaction_id for c in claimed] == ["tx-00002", "tx-00001", "tx-00003"]
 
 
 def test_sla_at_risk_and_breached_by_band(make_case, engine):
@@ -317,7 +332,7 @@ def test_label_files_are_written_atomically(make_case, engine, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["labels.csv", "labels.jsonl"]
 
 
-def test_review_config_from_settings_section():
+def test_review_config_from_settings_section(make_case, engine, tmp_path):
     config = review_config_from_mapping({"lease_minutes": 5, "sla_hours": {"high": 1}})
     assert config.lease_minutes == 5.0 and config.sla_for("high") == 1.0
     assert config.sla_for("medium") == 24.0 and config.sla_for("unknown") == 24.0
@@ -325,7 +340,18 @@ def test_review_config_from_settings_section():
         review_config_from_mapping({"lease": 5})
     with pytest.raises(ReviewConfigError, match="sla_hours.high"):
         review_config_from_mapping({"sla_hours": {"high": -1}})
-    assert replace(config, lease_minutes=1.0).lease_minutes == 1.0
+    # From a settings file's [review] table to the queue: a 5-minute lease is what claims get.
+    settings_file = tmp_path / "moesuite.toml"
+    settings_file.write_text("[review]\nlease_minutes = 5\n[review.sla_hours]\nhigh = 1\n")
+    settings = load_settings(settings_file, env={"MOESUITE_HOME": str(tmp_path / "home")})
+    from_file = review_config_from_mapping(settings.section("review"))
+    assert from_file == config
+    upsert_cases(engine, [make_case(1)], now=T0, config=from_file)
+    claimed = claim_next(engine, "ann", now=T0, config=from_file)
+    assert claimed.lease_expires_at == T0 + timedelta(minutes=5)
+    assert claimed.sla_due_at == T0 + timedelta(hours=1)
+    assert claim_next(engine, "bob", now=T0 + 4 * MIN, config=from_file) is None
+    assert claim_next(engine, "bob", now=T0 + 6 * MIN, config=from_file).id == claimed.id
 
 
 def test_random_operations_keep_the_audit_log_complete(make_case, engine):
