@@ -1,6 +1,7 @@
 """An equivalence check independent of the refactor gate: compiled code, not syntax trees.
 
-The gate (`codeassist.refactor.verify.check_equivalent`) compares ASTs up to its named rewrites; a test
+The gate (`codeassist.refactor.verify.check_equivalent`) compares ASTs up to its named
+rewrites; a test
 that confirms a refactor with that same function mirrors the product, and a gate grown too
 permissive would be trusted by its own tests. Here both sources are compiled by CPython and
 their code objects compared field by field, ignoring only where each instruction came from
