@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -199,7 +199,7 @@ def create_app(
         version=suite_version(),
         summary="Fraud scoring, the manual-review queue, code assistance and jobs over HTTP",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: blank offline
         redoc_url=None,
     )
     app.state.web = WebState(
@@ -220,6 +220,13 @@ def create_app(
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/console/", status_code=303)
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs(request: Request) -> HTMLResponse:
+        from moesuite.web.api_docs import describe_openapi
+        from moesuite.web.pages import render
+
+        return render(request, "api_docs.html", describe_openapi(app.openapi()))
 
     _install_error_handlers(app)
     for cls in _domain_errors():

@@ -259,3 +259,15 @@ def test_score_refuses_times_outside_the_supported_range_with_422(sqlite_web):
     )
     assert answer.status_code == 422
     assert "timestamp" in answer.json()["error"]["message"]
+
+
+def test_docs_page_lists_every_operation_without_any_network_asset(sqlite_web):
+    page = sqlite_web.client.get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    spec = sqlite_web.client.get("/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for method in item:
+            assert f"{method.upper()} {path}" in html
+    # Offline sites (no CDN): every script and stylesheet comes from this server.
+    assert "https://" not in html and "http://" not in html.replace("http://testserver", "")
