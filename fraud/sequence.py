@@ -28,6 +28,7 @@ import pandas as pd
 from core_model.config import PRESETS, FeatureOptions, TrainConfig
 from core_model.features import extract_record_features
 from core_model.load import Model, build_model, load, save
+from core_model.progress import NULL_PROGRESS, Progress
 from core_model.records import FieldSpec, RecordSchema
 from core_model.train import train_records
 from fraud.features import _codes, hours_weekdays, string_keys, timestamps_ms
@@ -290,9 +291,12 @@ def _load_one(directory: Path) -> SequenceModel:
 
 
 def fit_sequence_model(
-    frame: pd.DataFrame, config: SequenceConfig = SequenceConfig()
+    frame: pd.DataFrame,
+    config: SequenceConfig = SequenceConfig(),
+    progress: Progress = NULL_PROGRESS,
 ) -> SequenceModel:
-    """Pretrain a record model on ``frame``'s sequences (``config.entity``) and fit the PCA."""
+    """Pretrain a record model on ``frame``'s sequences (``config.entity``) and fit the PCA;
+    ``progress`` counts the pretraining steps (the caller names the stage)."""
     schema = RecordSchema(tuple(_fields(frame, config.entity)))
     spec = dataclasses.replace(
         PRESETS["tiny"], hidden_size=config.hidden_size, num_layers=config.num_layers
@@ -312,6 +316,7 @@ def fit_sequence_model(
             eval_every=max(1, config.steps),
             seed=config.seed,
         ),
+        progress=lambda _step: progress.advance(1),
     )
     rng = np.random.default_rng(config.seed)
     pick = rng.choice(len(seqs), min(len(seqs), 300), replace=False)

@@ -281,9 +281,9 @@ def _choose_sequences(data, labelled, y, blocks, best, booster_grid, candidates,
     kept: list[Any] = []
     reasons: list[str] = []
     for entity in entities:
-        progress.stage(f"sequence pretraining ({entity})")
+        progress.stage(f"sequence pretraining ({entity})", total=base_config.steps, unit="steps")
         # Self-supervised on the transactions up to the cutoff: no labels involved.
-        model = fit_sequence_model(data, replace(base_config, entity=entity))
+        model = fit_sequence_model(data, replace(base_config, entity=entity), progress)
         x_seq = np.hstack([best["x"], model.features(data).to_numpy(dtype=np.float64)[labelled]])
         progress.stage(f"choosing settings: {entity} sequence features", total=1, unit="fits")
         booster, ap = _fit_candidate(x_seq, y, blocks, booster_grid[best["booster"]])
@@ -314,13 +314,16 @@ def _choose_sequences(data, labelled, y, blocks, best, booster_grid, candidates,
 
 
 def train_fraud(
-    path_or_frame: str | os.PathLike[str] | pd.DataFrame, options: TrainFraudOptions
+    path_or_frame: str | os.PathLike[str] | pd.DataFrame,
+    options: TrainFraudOptions,
+    progress: Progress | None = None,
 ) -> Bundle:
     """Train a bundle (features, booster, calibrator, thresholds) on transactions.
 
     Args:
         path_or_frame: a transactions file (read with the ingest rules) or a canonical frame.
         options: cutoff, label delay, review labels, seed, routing targets, choices.
+        progress: receives the stages; None uses ``options.progress``.
 
     Returns:
         The trained `Bundle` (not yet saved); ``metadata["choice"]`` says what was chosen.
@@ -328,6 +331,8 @@ def train_fraud(
     Raises:
         TrainingDataError: too few labelled rows or a time block without frauds.
     """
+    if progress is not None:
+        options = replace(options, progress=progress)
     if options.threads is not None and options.with_sequence:
         import core_model.runtime  # noqa: F401  (loads torch so its threads are limited too)
     with limited_threads(options.threads):

@@ -55,7 +55,8 @@ COMMANDS: Mapping[str, CommandEntry] = {
         ("doctor", "meta", "doctor",
          "Settings in force and where each came from, servers, models, threads and GPU."),
         ("evaluate-defects", "defects", "evaluate_defects",
-         "Precision, recall, ROC-AUC per bug kind and false alarms on held-out packages."),
+         "Precision, recall, ROC-AUC per bug kind and false alarms on held-out packages; with "
+         "--fixes, hits and flagged fixed files on real bug fixes of held-out repositories."),
         ("evaluate-fraud", "fraud", "evaluate_fraud_command",
          "Measure a bundle on the labelled rows of FILE in [--from, --to]."),
         ("jobs", "jobs", "jobs", "Submit distributed jobs to the workers and follow them."),
@@ -81,7 +82,8 @@ COMMANDS: Mapping[str, CommandEntry] = {
         ("train-code-model", "defects", "train_code_model_command",
          "Train the default code model (BPE + small MoE) on the installed packages."),
         ("train-defects", "defects", "train_defects",
-         "Train the learned defect detector on seeded bugs in the training packages."),
+         "Train the learned defect detector on seeded bugs in the training packages (and, with "
+         "--fixes, on real bug fixes of training repositories)."),
         ("train-fraud", "fraud", "train_fraud_command",
          "Train a fraud bundle on labelled transactions in FILE."),
         ("worker", "jobs", "worker",

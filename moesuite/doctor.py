@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import socket
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,18 @@ def check_url(name: str, url: str, timeout: float = 1.5) -> Check:
         return Check(name, shown, False, f"{host}:{port} unreachable ({reason})")
 
 
+def _find_spec(name: str):
+    # A module already imported without a spec (a test double, a frozen build) counts as present.
+    try:
+        return importlib.util.find_spec(name)
+    except ValueError:
+        return True if name in sys.modules else None
+
+
 def _package_dir(name: str) -> Path | None:
-    spec = importlib.util.find_spec(name)
+    spec = _find_spec(name)
+    if spec is True:
+        return None
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(next(iter(spec.submodule_search_locations)))
@@ -145,9 +156,9 @@ def check_installs() -> list[Check]:
     from moesuite.extras import MODULE_EXTRAS
 
     checks = []
-    for extra in ("model", "fraud", "workers"):
+    for extra in ("model", "fraud", "workers", "web"):
         modules = sorted(m for m, e in MODULE_EXTRAS.items() if e == extra)
-        missing = [m for m in modules if importlib.util.find_spec(m) is None]
+        missing = [m for m in modules if _find_spec(m) is None]
         detail = "installed" if not missing else f"missing {', '.join(missing)}"
         checks.append(Check(f"extra [{extra}]", "yes" if not missing else "no", None, detail))
     return checks
@@ -159,7 +170,7 @@ def check_runtime() -> list[Check]:
         f"{v}={os.environ[v]}" for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS") if v in os.environ
     )
     checks = [Check("CPU cores", str(os.cpu_count()), None, threads_env)]
-    if importlib.util.find_spec("torch") is None:
+    if _find_spec("torch") is None:
         return [*checks, Check("torch", "not installed", None, "extra [model]")]
     from core_model.runtime import describe_runtime
 

@@ -143,12 +143,9 @@ def test_train_fraud_reports_its_stages_in_order():
     frame = make_frame(n=6000, n_customers=150, days=50, seed=4)
     progress = RecordingProgress()
     train_fraud(frame, TrainFraudOptions(seed=0, with_sequence=False), progress=progress)
-    assert [name for name, _ in progress.stages] == [
-        "behavioural features",
-        "classifier",
-        "calibration, reasons and thresholds",
-    ]
-    assert progress.stages[0][1] == progress.done["behavioural features"] == 6000
+    names = [name for name, _ in progress.stages]
+    assert names[:2] == ["reading", "features"] and names[-2:] == ["calibrating", "risk tables"]
+    assert progress.stages[1][1] == progress.done["features"] == 6000
 
 
 def test_train_fraud_counts_the_sequence_pretraining_steps():
@@ -162,5 +159,5 @@ def test_train_fraud_counts_the_sequence_pretraining_steps():
         seed=0, with_sequence=True, sequence_config=SequenceConfig(steps=3, seed=0)
     )
     train_fraud(frame, options, progress=progress)
-    assert ("sequence model pretraining", 3) in progress.stages
-    assert progress.done["sequence model pretraining"] == 3
+    assert ("sequence pretraining (customer_id)", 3) in progress.stages
+    assert progress.done["sequence pretraining (customer_id)"] == 3

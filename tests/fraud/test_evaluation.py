@@ -165,7 +165,7 @@ def test_cli_evaluate_prints_the_baseline_in_text_and_json(tmp_path):
     assert "its reference baseline" in r.output.splitlines()[-1]
     r = runner.invoke(cli, [*evaluate, "--format", "json"])
     assert r.exit_code == 0, r.output
-    m = json.loads(r.output)["metrics"]
+    m = json.loads(r.stdout)["metrics"]
     assert set(m["reference_baseline"]) >= {"auc_roc", "average_precision", "recall_at_1pct_fpr"}
     assert m["versus_baseline"]["verdict"]
     r = runner.invoke(cli, [*evaluate, "--no-baseline"])

@@ -200,7 +200,7 @@ def test_terminal_only_file_trains_scores_and_evaluates_with_the_baseline(tmp_pa
         ],
     )
     assert r.exit_code == 0, r.output
-    m = json.loads(r.output)["metrics"]
+    m = json.loads(r.stdout)["metrics"]
     ref = m["reference_baseline"]
     assert "terminal_fraud_rate_7d" in ref["feature_names"]
     assert not any(name.startswith("file_") for name in ref["feature_names"])

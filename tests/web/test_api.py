@@ -214,15 +214,27 @@ def test_health_readiness_and_metrics(sqlite_web):
 
 @pytest.mark.slow
 def test_score_matches_score_one_and_opens_a_case(web, fraud_bundle, tmp_path):
+    import dataclasses
+
     from fraud.pipeline import score_one
     from fraud.review.db import get_engine
+    from fraud.routing import Thresholds
 
+    # The review band starts at the suspicious row's score, so the case path is exercised
+    # whatever the shipped thresholds are; history rows at or above it open cases too.
+    scratch = get_engine(f"sqlite:///{tmp_path / 'scratch.db'}")
+    history_scores = [score_one(row, fraud_bundle, scratch).score for row in HISTORY]
+    suspicious = score_one(SUSPICIOUS, fraud_bundle, scratch).score
+    fraud_bundle = dataclasses.replace(
+        fraud_bundle, thresholds=Thresholds(review=suspicious, decline=1.0)
+    )
+    reviewed = 1 + sum(score >= suspicious for score in history_scores)
     web.app.state.web.bundle_loader = lambda: fraud_bundle
     headers = web.auth("score")
-    for row in HISTORY:
+    for row, score in zip(HISTORY, history_scores, strict=True):
         answer = web.client.post("/v1/score", headers=headers, json=row)
         assert answer.status_code == 200, answer.text
-        assert answer.json()["case_id"] is None
+        assert (answer.json()["case_id"] is None) == (score < suspicious)
     scored = web.client.post("/v1/score", headers=headers, json=SUSPICIOUS).json()
 
     # The same transactions through score_one in process, on a database of their own.
@@ -247,7 +259,7 @@ def test_score_matches_score_one_and_opens_a_case(web, fraud_bundle, tmp_path):
     bad = web.client.post("/v1/score", headers=headers, json={**SUSPICIOUS, "amount": -1})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
     metrics = web.client.get("/metrics", headers=web.auth("admin")).text
-    assert 'moesuite_scores_total{band="review"} 1.0' in metrics
+    assert f'moesuite_scores_total{{band="review"}} {float(reviewed)}' in metrics
 
 
 def test_score_refuses_times_outside_the_supported_range_with_422(sqlite_web):

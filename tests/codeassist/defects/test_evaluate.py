@@ -100,7 +100,7 @@ def test_evaluate_defects_cli_on_two_files_reports_consistent_counts():
         cli, ["evaluate-defects", "--files", "2", "--mutants", "2", "--format", "json"]
     )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["files"] == 2 and len(report["packages"]) == 2
     assert report["seeded_bugs"] == 2 * 2  # files x mutants
     assert 0 <= report["learned_found"] <= report["seeded_bugs"]
