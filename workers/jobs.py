@@ -106,11 +106,6 @@ def split_job(
     from fraud.pipeline import read_input
 
     chunk_rows = int(options.get("chunk_rows", app.options.chunk_rows))
-    sequence = getattr(fraud_bundle(app), "sequence", None)
-    if sequence is not None and set(sequence.entities) - {"customer_id"}:
-        # A terminal or merchant record model reads that entity's sequence across customers:
-        # chunks split by customer would each see only part of it, so the file stays whole.
-        chunk_rows = 2**62
     column_map = options.get("column_map") or {}
     if not isinstance(column_map, dict):
         raise JobInputError(
