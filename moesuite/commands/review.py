@@ -290,4 +290,46 @@ def upgrade_command(settings: Settings, revision: str, fmt: str) -> None:
         click.echo(f"review database at {revision}")
 
 
+@db.command("downgrade")
+@click.option(
+    "--revision",
+    required=True,
+    help="Revision to go back to; 'base' drops every review table.",
+)
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Go ahead without asking: the tables and columns the reverted migrations made are "
+    "dropped with their data.",
+)
+@format_option("text", "json")
+@pass_settings
+def downgrade_command(settings: Settings, revision: str, yes: bool, fmt: str) -> None:
+    """Revert the schema migrations to REVISION (drops what they made, data included)."""
+    from fraud.review.db import current_revisions, downgrade_database
+
+    engine = create_review_engine(settings.database_url)
+    before = sorted(current_revisions(engine) or ())
+    if not yes:
+        if fmt == "json":
+            # A script reading the document cannot answer a prompt: it says --yes.
+            raise click.UsageError(
+                f"downgrading {', '.join(before) or 'the schema'} to {revision} drops data; "
+                "pass --yes to go ahead"
+            )
+        click.confirm(
+            f"Revert the review database from {', '.join(before) or '-'} to {revision}? "
+            "Tables and columns made since are dropped with their data",
+            abort=True,
+            err=True,
+        )
+    downgrade_database(engine, revision)
+    after = sorted(current_revisions(engine) or ())
+    engine.dispose()
+    if fmt == "json":
+        echo_json({"from": before, "revision": revision, "now": after})
+    else:
+        click.echo(f"review database from {', '.join(before) or 'base'} to {revision}")
+
+
 COMMANDS: list[click.Command] = [review, db]
