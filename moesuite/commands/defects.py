@@ -106,7 +106,7 @@ def detect_defects(
     default=None,
     help="Directory to write [codeassist/assets/code_model].",
 )
-@click.option("--steps", type=int, default=None)
+@click.option("--steps", type=click.IntRange(1), default=None, help="Optimiser steps [4000].")
 @click.option("--seed", type=int, default=0)
 @click.option(
     "--threads",
@@ -114,18 +114,32 @@ def detect_defects(
     default=1,
     help="CPU threads; the shipped model records its own in training.json [1].",
 )
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Train on the .py files under DIR (your own code; .gitignore respected) instead of "
+    "the installed packages. The shipped defect detector needs the shipped code model.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def train_code_model_command(output, steps, seed, threads, fmt="text"):
+def train_code_model_command(output, steps, seed, threads, corpus_dir, fmt="text"):
     """Train the default code model (BPE + small MoE) on the installed packages."""
     import dataclasses
 
     from codeassist.code_model import CODE_MODEL_DIR, CodeModelConfig, train_code_model
 
+    if corpus_dir is not None and output is None:
+        # The shipped model is what the shipped detector was trained on: never overwrite it
+        # with a model of other text.
+        raise click.UsageError("--corpus needs --output (the shipped model stays as it is)")
     config = CodeModelConfig(seed=seed, threads=threads)
     if steps is not None:
         config = dataclasses.replace(config, steps=steps)
     progress = command_progress()
-    report = train_code_model(output or CODE_MODEL_DIR, config, progress=progress)
+    report = train_code_model(
+        output or CODE_MODEL_DIR, config, progress=progress, corpus_dir=corpus_dir
+    )
     progress.close()
     if fmt == "json":
         from dataclasses import asdict
