@@ -319,7 +319,8 @@ def upgrade_command(settings: Settings, revision: str, fmt: str) -> None:
 @format_option("text", "json")
 @pass_settings
 def downgrade_command(settings: Settings, revision: str, yes: bool, fmt: str) -> None:
-    """Revert the schema migrations to REVISION (drops what they made, data included)."""
+    """Revert the review schema's migrations to REVISION (drops what they made, data included;
+    the web service's token and user tables are left as they are)."""
     from fraud.review.db import current_revisions, downgrade_database
 
     engine = create_review_engine(settings.database_url)

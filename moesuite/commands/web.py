@@ -5,11 +5,17 @@ Imports of the web stack live inside the commands, so other commands never pay f
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from moesuite.commands.context import pass_settings
 from moesuite.formats import echo_json, format_option
 from moesuite.settings import Settings
+
+if TYPE_CHECKING:
+    from moesuite.web.store import TokenInfo  # the web stack loads only inside the commands
 
 _SCOPES = ("score", "jobs", "review", "code", "admin")
 
@@ -139,10 +145,8 @@ def revoke_token_command(settings: Settings, name: str, fmt: str) -> None:
         click.echo(f"revoked {name}")
 
 
-def _token_json(token) -> dict:  # noqa: ANN001 (moesuite.web.store.TokenInfo, imported late)
-    from dataclasses import asdict
-
-    return asdict(token)  # TokenInfo holds no secret: only its hash is stored, and not here
+def _token_json(token: TokenInfo) -> dict[str, Any]:
+    return asdict(token)  # TokenInfo holds no secret: only its hash is stored, and not there
 
 
 @auth.command("list-tokens")
