@@ -15,9 +15,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from codeassist.config import DiscoveryOptions
 from codeassist.defects.corpus import CorpusFile, list_installed
 from codeassist.errors import CodeassistError
-from codeassist.files import write_atomic
+from codeassist.files import discover_files, read_source, write_atomic
+from codeassist.refactor.errors import SourceDecodeError
 from core_model.config import ModelSpec, TrainConfig
 from core_model.load import Model, build_text_model, load, save
 from core_model.progress import NULL_PROGRESS, Progress
@@ -105,15 +107,59 @@ def training_corpus(config: CodeModelConfig | None = None) -> list[CorpusFile]:
     return list_installed(config.max_chars, config.max_package_chars, seed=config.seed)
 
 
+def directory_corpus(root: Path, max_chars: int, max_file_bytes: int = 200_000) -> list[CorpusFile]:
+    """The Python files under ``root`` as a training corpus, for a model of one's own code.
+
+    Files come in path order (as `discover_files` walks: .gitignore and build / virtualenv
+    directories skipped) until ``max_chars``; paths are kept relative to ``root`` so the corpus
+    digest is the same in every checkout. Files over ``max_file_bytes`` or that do not decode
+    are left out (generated or vendored blobs would dominate a small corpus).
+
+    Raises:
+        CodeassistError: ``root`` is not a directory or holds no usable Python file.
+    """
+    if not root.is_dir():
+        raise CodeassistError(f"{root}: not a directory of Python files")
+    files: list[CorpusFile] = []
+    total = 0
+    for path in discover_files([root], DiscoveryOptions(extensions=(".py",))):
+        try:
+            if path.stat().st_size > max_file_bytes:
+                continue
+            text = read_source(path).text
+        except (OSError, SourceDecodeError):
+            continue
+        if not text.strip():
+            continue
+        if total + len(text) > max_chars:
+            break
+        files.append(CorpusFile(root.name, path.relative_to(root), text))
+        total += len(text)
+    if not files:
+        raise CodeassistError(
+            f"{root}: no Python file to train on (.py files of at most {max_file_bytes} bytes, "
+            "not ignored by .gitignore)"
+        )
+    return files
+
+
 def train_code_model(
-    output: Path, config: CodeModelConfig | None = None, progress: Progress = NULL_PROGRESS
+    output: Path,
+    config: CodeModelConfig | None = None,
+    progress: Progress = NULL_PROGRESS,
+    corpus_dir: Path | None = None,
 ) -> CodeModelReport:
-    """Train the code model on the installed packages (`training_corpus`) and save it.
+    """Train the code model and save it.
 
     Args:
         output: Directory to write (config.json, model.safetensors, tokenizer files).
         config: Training settings; None for the defaults.
         progress: the stages (corpus, tokenizer, training steps, save).
+        corpus_dir: Train on the Python files of this directory (`directory_corpus`) instead
+            of the installed packages (`training_corpus`, what the shipped model reads).
+
+    Raises:
+        CodeassistError: ``corpus_dir`` holds no usable Python file.
     """
     config = config or CodeModelConfig()
     from core_model.runtime import set_threads
@@ -121,7 +167,10 @@ def train_code_model(
     set_threads(config.threads)
     started = time.perf_counter()
     progress.stage("read corpus")
-    corpus = training_corpus(config)
+    if corpus_dir is None:
+        corpus = training_corpus(config)
+    else:
+        corpus = directory_corpus(corpus_dir, config.max_chars)
     texts = [item.text for item in corpus]
     files, total = len(texts), sum(len(t) for t in texts)
     progress.stage("tokenizer and model")
@@ -155,26 +204,34 @@ def train_code_model(
         steps=result.steps,
         corpus_sha256=corpus_digest(corpus),
     )
-    write_training_record(report, config)
+    write_training_record(report, config, corpus_dir)
     return report
 
 
 def corpus_digest(files: list[CorpusFile]) -> str:
-    """SHA-256 over the corpus files' paths (relative to their site-packages) and texts, in
-    order: equal digests mean the model was trained on the very same text."""
+    """SHA-256 over the corpus files' paths (relative to their site-packages, or to the corpus
+    directory) and texts, in order: equal digests mean the model was trained on the very same
+    text."""
     digest = hashlib.sha256()
     for item in files:
-        parts = item.path.parts  # relative to site-packages: the same in every checkout
-        site = len(parts) - parts[::-1].index("site-packages") if "site-packages" in parts else -1
+        # Relative to site-packages (or already relative): the same in every checkout.
+        parts = item.path.parts
+        if "site-packages" in parts:
+            site = len(parts) - parts[::-1].index("site-packages")
+        else:
+            site = 0 if not item.path.is_absolute() else -1
         digest.update("/".join(parts[site:]).encode() + b"\0" + item.text.encode() + b"\0")
     return digest.hexdigest()
 
 
-def write_training_record(report: CodeModelReport, config: CodeModelConfig) -> None:
+def write_training_record(
+    report: CodeModelReport, config: CodeModelConfig, corpus_dir: Path | None = None
+) -> None:
     """``training.json`` beside the weights: what the model was trained on and how, so a rebuild
     can be checked against it."""
+    installed = "installed packages (constraints.txt, extra [dev]) minus stdlib copies"
     record = {
-        "corpus": "installed packages (constraints.txt, extra [dev]) minus stdlib copies",
+        "corpus": installed if corpus_dir is None else f"Python files under {corpus_dir}",
         "corpus_sha256": report.corpus_sha256,
         "files": report.files,
         "characters": report.characters,

@@ -44,6 +44,7 @@ from fraud.file_columns import (
     encode_categories,
     encode_numeric,
 )
+from fraud.schema import CANONICAL, PAN_NAMES
 
 __all__ = [
     "DAY_MS",
@@ -73,30 +74,9 @@ EARTH_RADIUS_KM = 6371.0
 NOVELTY_COLUMNS = ("merchant_id", "terminal_id", "country", "device_id")
 # The customer's own amount norm (z-score, ratio to mean) always looks back this far.
 NORM_WINDOW_S = 30 * 86400.0
-# Canonical and bookkeeping columns that are never "extra" feature columns.
-_NOT_EXTRA = frozenset(
-    {
-        "transaction_id",
-        "timestamp",
-        "customer_id",
-        "amount",
-        "currency",
-        "merchant_id",
-        "mcc",
-        "terminal_id",
-        "country",
-        "channel",
-        "device_id",
-        "lat",
-        "lon",
-        "is_fraud",
-        "label_time",
-        "card_token",
-        "pan",
-        "_line",
-        "extras",
-    }
-)
+# Canonical and bookkeeping columns that are never "extra" feature columns: derived from the
+# schema, so a column it learns (or a card-number spelling) is never taken for a feature.
+_NOT_EXTRA = frozenset(CANONICAL) | frozenset(PAN_NAMES) | {"_line", "extras"}
 
 
 def feature_names(

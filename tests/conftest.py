@@ -6,6 +6,8 @@ Server tests run for real: with CI=true a missing server is a failure, elsewhere
 
 import os
 import socket
+import uuid
+from collections.abc import Iterator
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
@@ -55,3 +57,24 @@ def redis_url() -> str:
 @pytest.fixture
 def rabbitmq_url() -> str:
     return server_url("rabbitmq")
+
+
+@pytest.fixture
+def pg_url(postgres_url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema of its own, dropped afterwards:
+    tests in parallel never see each other's tables."""
+    from sqlalchemy import create_engine, text
+
+    from fraud.review.db import dispose_engines
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{postgres_url}?options=-csearch_path%3D{schema}"
+    finally:
+        dispose_engines()  # cached engines hold connections into the schema
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, insert
 
 from fraud.review.errors import ReviewError
-from fraud.review.models import CaseEvent
+from fraud.review.tables import case_events
 
 SYSTEM_ACTOR = "system"
 
@@ -36,7 +36,7 @@ def add_event(
 ) -> None:
     """Append one row to the audit log (case_events) in the caller's transaction."""
     conn.execute(
-        insert(CaseEvent).values(
+        insert(case_events).values(
             case_id=case_id,
             at=at,
             actor=actor,

@@ -159,13 +159,21 @@ def packaged_heads() -> frozenset[str]:
     return frozenset(revisions - parents)
 
 
-def _schema_is_current(engine: Engine) -> bool:
-    """True when the database already stands at the packaged heads (no migration needed)."""
+def current_revisions(engine: Engine) -> frozenset[str] | None:
+    """The revisions the database stands at (empty at base); None when it cannot be read
+    (no ``alembic_version`` table yet, or the server is unreachable)."""
     try:
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
-            current = frozenset(rows)
+            return frozenset(rows)
     except SQLAlchemyError:
+        return None
+
+
+def _schema_is_current(engine: Engine) -> bool:
+    """True when the database already stands at the packaged heads (no migration needed)."""
+    current = current_revisions(engine)
+    if current is None:
         return False  # no table yet, or unreachable: the migration reports it properly
     heads = packaged_heads()
     return bool(heads) and current == heads

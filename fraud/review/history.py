@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fraud.review.db import write_transaction
 from fraud.review.errors import InvalidCaseInput, ReviewError
-from fraud.review.models import Transaction
+from fraud.review.tables import transactions
 
 COLUMNS = (
     "transaction_id",
@@ -112,18 +112,18 @@ def record_transactions(engine: Engine, frame: pd.DataFrame) -> int:
     """
     rows = list(_rows(frame))
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(Transaction).on_conflict_do_nothing(index_elements=["transaction_id"])
+    stmt = dialect.insert(transactions).on_conflict_do_nothing(index_elements=["transaction_id"])
     inserted = 0
     for start in range(0, len(rows), _BATCH):
         with write_transaction(engine) as conn:
             result = conn.execute(
-                stmt.returning(Transaction.transaction_id), rows[start : start + _BATCH]
+                stmt.returning(transactions.c.transaction_id), rows[start : start + _BATCH]
             )
             inserted += len(result.all())
     return inserted
 
 
-_HISTORY = select(*(getattr(Transaction, c) for c in COLUMNS), Transaction.extras)
+_HISTORY = select(*(transactions.c[c] for c in COLUMNS), transactions.c.extras)
 
 
 def customer_history(
@@ -138,8 +138,8 @@ def customer_history(
     if before.tzinfo is None:
         raise ReviewError(f"before={before!r} is naive; pass a timezone-aware datetime")
     stmt = (
-        _HISTORY.where(Transaction.customer_id == customer_id, Transaction.timestamp < before)
-        .order_by(Transaction.timestamp.desc())
+        _HISTORY.where(transactions.c.customer_id == customer_id, transactions.c.timestamp < before)
+        .order_by(transactions.c.timestamp.desc())
         .limit(limit)
     )
     with engine.connect() as conn:

@@ -19,8 +19,8 @@ from fraud.review.audit import add_event, utc_now
 from fraud.review.config import ReviewConfig
 from fraud.review.db import write_transaction
 from fraud.review.errors import InvalidCaseInput
-from fraud.review.models import OPEN, RESOLVED, Case, CaseEvent
 from fraud.review.priority import rank_key
+from fraud.review.tables import OPEN, RESOLVED, case_events, cases
 
 _BATCH = 500
 
@@ -107,9 +107,9 @@ def _insert_ignoring_conflicts(conn: Connection):  # noqa: ANN202
     else:
         from sqlalchemy.dialects import sqlite as dialect
     return (
-        dialect.insert(Case)
+        dialect.insert(cases)
         .on_conflict_do_nothing(index_elements=["transaction_id"])
-        .returning(Case.id, Case.transaction_id)
+        .returning(cases.c.id, cases.c.transaction_id)
     )
 
 
@@ -151,8 +151,8 @@ def _rescore(
     if not changes or row.status == RESOLVED:
         return False
     conn.execute(
-        update(Case)
-        .where(Case.id == row.id)
+        update(cases)
+        .where(cases.c.id == row.id)
         .values(
             **new,
             rank_key=rank_key(case.score, row.amount, row.created_at, config.age_tau_hours),
@@ -219,7 +219,7 @@ def upsert_cases(
                     for case_id, _ in inserted
                 ]
                 if events:
-                    conn.execute(insert(CaseEvent), events)
+                    conn.execute(insert(case_events), events)
                 raced = {c.transaction_id for c in fresh} - {tid for _, tid in inserted}
                 # Another writer created these between our SELECT and INSERT (PostgreSQL only).
                 existing.update(_lock_existing(conn, sorted(raced)))
@@ -235,9 +235,9 @@ def _lock_existing(conn: Connection, transaction_ids: list[str]) -> dict[str, Ro
     if not transaction_ids:
         return {}
     stmt = (
-        select(Case.__table__)
-        .where(Case.transaction_id.in_(transaction_ids))
-        .order_by(Case.id)
+        select(cases)
+        .where(cases.c.transaction_id.in_(transaction_ids))
+        .order_by(cases.c.id)
         .with_for_update()
     )
     return {row.transaction_id: row for row in conn.execute(stmt)}

@@ -30,14 +30,14 @@ from fraud.review.errors import (
     StaleCaseVersion,
 )
 from fraud.review.intake import CaseInput, UpsertReport, upsert_cases
-from fraud.review.models import (
+from fraud.review.tables import (
     CLAIMED,
     CONFIRMED_FRAUD,
     ESCALATED,
     LEGITIMATE,
     OPEN,
     RESOLVED,
-    Case,
+    cases,
 )
 from fraud.review.views import CaseView, case_view
 
@@ -69,7 +69,7 @@ class LabelRow:
 
 
 def _load(conn: Connection, case_id: int) -> Row:
-    row = conn.execute(select(Case.__table__).where(Case.id == case_id).with_for_update()).first()
+    row = conn.execute(select(cases).where(cases.c.id == case_id).with_for_update()).first()
     if row is None:
         raise CaseNotFound(case_id)
     return row
@@ -87,8 +87,8 @@ def _return_to_queue(
     """Claimed -> open/escalated with an event; False when the row changed under us."""
     to_status = ESCALATED if row.escalated else OPEN
     result = conn.execute(
-        update(Case)
-        .where(Case.id == row.id, Case.version == row.version)
+        update(cases)
+        .where(cases.c.id == row.id, cases.c.version == row.version)
         .values(
             status=to_status,
             analyst=None,
@@ -109,7 +109,7 @@ def _expire(conn: Connection, row: Row, now: datetime) -> None:
 
 
 def _view(conn: Connection, case_id: int, now: datetime, config: ReviewConfig) -> CaseView:
-    row = conn.execute(select(Case.__table__).where(Case.id == case_id)).one()
+    row = conn.execute(select(cases).where(cases.c.id == case_id)).one()
     return case_view(row, now, config)
 
 
@@ -129,21 +129,21 @@ def claim_next(
         raise ReviewError("an analyst name is required (--analyst or MOESUITE_ANALYST)")
     now = utc_now(now)
     claimable = or_(
-        Case.status.in_((OPEN, ESCALATED)),
-        and_(Case.status == CLAIMED, Case.lease_expires_at <= now),
+        cases.c.status.in_((OPEN, ESCALATED)),
+        and_(cases.c.status == CLAIMED, cases.c.lease_expires_at <= now),
     )
     # One indexed probe per status (the (status, rank_key) index gives each probe its order
     # directly; an OR over statuses would sort the whole backlog on every claim).
     probes = [
-        select(Case.__table__)
-        .where(Case.status == status, *extra)
-        .order_by(Case.rank_key.desc(), Case.id)
+        select(cases)
+        .where(cases.c.status == status, *extra)
+        .order_by(cases.c.rank_key.desc(), cases.c.id)
         .limit(1)
         .with_for_update(skip_locked=True)
         for status, extra in (
             (OPEN, ()),
             (ESCALATED, ()),
-            (CLAIMED, (Case.lease_expires_at <= now,)),
+            (CLAIMED, (cases.c.lease_expires_at <= now,)),
         )
     ]
 
@@ -162,8 +162,8 @@ def claim_next(
                 _expire(conn, row, now)
                 row = _load(conn, row.id)
             result = conn.execute(
-                update(Case)
-                .where(Case.id == row.id, Case.version == row.version, claimable)
+                update(cases)
+                .where(cases.c.id == row.id, cases.c.version == row.version, claimable)
                 .values(
                     status=CLAIMED,
                     analyst=analyst,
@@ -208,12 +208,12 @@ def _held(
 def _guarded_update(conn: Connection, row: Row, holder: str, **values: Any) -> bool:
     """Write only if the case is still the version this holder read (optimistic check)."""
     result = conn.execute(
-        update(Case)
+        update(cases)
         .where(
-            Case.id == row.id,
-            Case.version == row.version,
-            Case.status == CLAIMED,
-            Case.analyst == holder,
+            cases.c.id == row.id,
+            cases.c.version == row.version,
+            cases.c.status == CLAIMED,
+            cases.c.analyst == holder,
         )
         .values(**values, version=row.version + 1)
     )
@@ -333,8 +333,8 @@ def expire_leases(engine: Engine, *, now: datetime | None = None) -> int:
     now = utc_now(now)
     with write_transaction(engine) as conn:
         rows = conn.execute(
-            select(Case.__table__)
-            .where(Case.status == CLAIMED, Case.lease_expires_at <= now)
+            select(cases)
+            .where(cases.c.status == CLAIMED, cases.c.lease_expires_at <= now)
             .with_for_update(skip_locked=True)
         ).all()
         for row in rows:
@@ -346,17 +346,17 @@ def export_labels(engine: Engine, since: datetime | None = None) -> list[LabelRo
     """Decisions as training labels, oldest first; ``since`` keeps decisions made after it."""
     stmt = (
         select(
-            Case.transaction_id,
-            Case.resolution,
-            Case.decided_at,
-            Case.decided_by,
-            Case.model_version,
+            cases.c.transaction_id,
+            cases.c.resolution,
+            cases.c.decided_at,
+            cases.c.decided_by,
+            cases.c.model_version,
         )
-        .where(Case.status == RESOLVED)
-        .order_by(Case.decided_at, Case.id)
+        .where(cases.c.status == RESOLVED)
+        .order_by(cases.c.decided_at, cases.c.id)
     )
     if since is not None:
-        stmt = stmt.where(Case.decided_at > utc_now(since))
+        stmt = stmt.where(cases.c.decided_at > utc_now(since))
     with engine.connect() as conn:
         return [
             LabelRow(

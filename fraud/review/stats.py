@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 
 from fraud.review.audit import utc_now
 from fraud.review.config import ReviewConfig
-from fraud.review.models import CONFIRMED_FRAUD, RESOLVED, Case
+from fraud.review.tables import CONFIRMED_FRAUD, RESOLVED, cases
 from fraud.review.views import case_view
 
 # (label, upper bound in hours) for the age of pending cases.
@@ -54,9 +54,9 @@ def review_stats(
     by_status = {"open": 0, "claimed": 0, "escalated": 0}
     backlog = {label: 0 for label, _ in AGE_BUCKETS}
     at_risk = breached = 0
-    fraud = (Case.resolution == CONFIRMED_FRAUD).cast(Case.version.type)
+    fraud = (cases.c.resolution == CONFIRMED_FRAUD).cast(cases.c.version.type)
     with engine.connect() as conn:
-        for row in conn.execute(select(Case.__table__).where(Case.status != RESOLVED)):
+        for row in conn.execute(select(cases).where(cases.c.status != RESOLVED)):
             view = case_view(row, now, config)
             by_status[view.status] += 1
             age_hours = (now - view.created_at).total_seconds() / 3600.0
@@ -65,13 +65,15 @@ def review_stats(
             at_risk += view.sla == "at_risk"
             breached += view.sla == "breached"
         per_analyst = conn.execute(
-            select(Case.decided_by, func.count(), func.coalesce(func.sum(fraud), 0))
-            .where(Case.status == RESOLVED)
-            .group_by(Case.decided_by)
-            .order_by(Case.decided_by)
+            select(cases.c.decided_by, func.count(), func.coalesce(func.sum(fraud), 0))
+            .where(cases.c.status == RESOLVED)
+            .group_by(cases.c.decided_by)
+            .order_by(cases.c.decided_by)
         ).all()
         resolved_late = conn.execute(
-            select(func.count()).where(Case.status == RESOLVED, Case.decided_at > Case.sla_due_at)
+            select(func.count()).where(
+                cases.c.status == RESOLVED, cases.c.decided_at > cases.c.sla_due_at
+            )
         ).scalar_one()
     analysts = [AnalystStats(a, int(n), int(f)) for a, n, f in per_analyst]
     by_status["resolved"] = sum(a.decided for a in analysts)

@@ -15,8 +15,16 @@ from sqlalchemy import ColumnElement, Engine, Row, and_, false, or_, select
 from fraud.review.audit import utc_now
 from fraud.review.config import ReviewConfig
 from fraud.review.errors import CaseNotFound, ReviewError
-from fraud.review.models import CLAIMED, ESCALATED, OPEN, RESOLVED, STATUSES, Case, CaseEvent
 from fraud.review.priority import priority_at, sla_state
+from fraud.review.tables import (
+    CLAIMED,
+    ESCALATED,
+    OPEN,
+    RESOLVED,
+    STATUSES,
+    cases,
+)
+from fraud.review.tables import case_events as events_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -116,17 +124,17 @@ def case_view(row: Row, now: datetime, config: ReviewConfig) -> CaseView:
 
 def effective_status_clause(status: str, now: datetime) -> ColumnElement[bool]:
     """SQL condition for cases whose status, as shown at ``now``, is ``status``."""
-    lapsed = and_(Case.status == CLAIMED, Case.lease_expires_at <= now)
+    lapsed = and_(cases.c.status == CLAIMED, cases.c.lease_expires_at <= now)
     if status == OPEN:
-        return or_(Case.status == OPEN, and_(lapsed, Case.escalated == false()))
+        return or_(cases.c.status == OPEN, and_(lapsed, cases.c.escalated == false()))
     if status == ESCALATED:
-        return or_(Case.status == ESCALATED, and_(lapsed, Case.escalated))
+        return or_(cases.c.status == ESCALATED, and_(lapsed, cases.c.escalated))
     if status == CLAIMED:
-        return and_(Case.status == CLAIMED, Case.lease_expires_at > now)
+        return and_(cases.c.status == CLAIMED, cases.c.lease_expires_at > now)
     if status == RESOLVED:
-        return Case.status == RESOLVED
+        return cases.c.status == RESOLVED
     if status == "active":
-        return Case.status != RESOLVED
+        return cases.c.status != RESOLVED
     raise ReviewError(f"unknown status filter {status!r}; use one of {', '.join(LIST_FILTERS)}")
 
 
@@ -152,22 +160,22 @@ def list_cases(
     now = utc_now(now)
     if limit < 1:
         raise ReviewError(f"limit must be >= 1, got {limit}")
-    stmt = select(Case.__table__)
+    stmt = select(cases)
     if status != "all":
         stmt = stmt.where(effective_status_clause(status, now))
     if min_score is not None:
-        stmt = stmt.where(Case.score >= min_score)
+        stmt = stmt.where(cases.c.score >= min_score)
     if analyst is not None:
         stmt = stmt.where(
             or_(
-                and_(Case.analyst == analyst, Case.lease_expires_at > now),
-                Case.decided_by == analyst,
+                and_(cases.c.analyst == analyst, cases.c.lease_expires_at > now),
+                cases.c.decided_by == analyst,
             )
         )
     if status == RESOLVED:
-        stmt = stmt.order_by(Case.decided_at.desc(), Case.id.desc())
+        stmt = stmt.order_by(cases.c.decided_at.desc(), cases.c.id.desc())
     else:
-        stmt = stmt.order_by((Case.status == RESOLVED), Case.rank_key.desc(), Case.id)
+        stmt = stmt.order_by((cases.c.status == RESOLVED), cases.c.rank_key.desc(), cases.c.id)
     with engine.connect() as conn:
         return [case_view(row, now, config) for row in conn.execute(stmt.limit(limit))]
 
@@ -187,7 +195,7 @@ def get_case(
     config = config or ReviewConfig()
     now = utc_now(now)
     with engine.connect() as conn:
-        row = conn.execute(select(Case.__table__).where(Case.id == case_id)).first()
+        row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
     if row is None:
         raise CaseNotFound(case_id)
     return case_view(row, now, config)
@@ -195,7 +203,7 @@ def get_case(
 
 def case_events(engine: Engine, case_id: int) -> list[CaseEventView]:
     """The audit trail of a case, oldest first."""
-    stmt = select(CaseEvent.__table__).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+    stmt = select(events_table).where(events_table.c.case_id == case_id).order_by(events_table.c.id)
     with engine.connect() as conn:
         return [
             CaseEventView(

@@ -13,6 +13,7 @@ import click
 
 from codeassist.defects.findings import DetectOptions
 from moesuite.commands.context import pass_settings
+from moesuite.formats import echo_json, format_option
 from moesuite.progress import command_progress
 from moesuite.settings import Settings
 
@@ -105,7 +106,7 @@ def detect_defects(
     default=None,
     help="Directory to write [codeassist/assets/code_model].",
 )
-@click.option("--steps", type=int, default=None)
+@click.option("--steps", type=click.IntRange(1), default=None, help="Optimiser steps [4000].")
 @click.option("--seed", type=int, default=0)
 @click.option(
     "--threads",
@@ -113,18 +114,32 @@ def detect_defects(
     default=1,
     help="CPU threads; the shipped model records its own in training.json [1].",
 )
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Train on the .py files under DIR (your own code; .gitignore respected) instead of "
+    "the installed packages. The shipped defect detector needs the shipped code model.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def train_code_model_command(output, steps, seed, threads, fmt="text"):
+def train_code_model_command(output, steps, seed, threads, corpus_dir, fmt="text"):
     """Train the default code model (BPE + small MoE) on the installed packages."""
     import dataclasses
 
     from codeassist.code_model import CODE_MODEL_DIR, CodeModelConfig, train_code_model
 
+    if corpus_dir is not None and output is None:
+        # The shipped model is what the shipped detector was trained on: never overwrite it
+        # with a model of other text.
+        raise click.UsageError("--corpus needs --output (the shipped model stays as it is)")
     config = CodeModelConfig(seed=seed, threads=threads)
     if steps is not None:
         config = dataclasses.replace(config, steps=steps)
     progress = command_progress()
-    report = train_code_model(output or CODE_MODEL_DIR, config, progress=progress)
+    report = train_code_model(
+        output or CODE_MODEL_DIR, config, progress=progress, corpus_dir=corpus_dir
+    )
     progress.close()
     if fmt == "json":
         from dataclasses import asdict
@@ -384,9 +399,10 @@ def evaluate_defects(
               help="Share of the cases whose repositories form the test split.")  # fmt: skip
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
               help="Repositories mined at a time (one process each).")  # fmt: skip
+@format_option("text", "json")
 def mine_fixes(
     repos, output, recipe, max_commits, since, max_fixes, max_changed_lines, max_statements,
-    validation, test, jobs,
+    validation, test, jobs, fmt,
 ):  # fmt: skip
     """Extract small bug fixes (one function, a few statements) from git repositories REPOS
     into a JSONL data set, split by repository into train / validation / test."""
@@ -424,14 +440,42 @@ def mine_fixes(
     )
     cases = with_splits([c for r in reports for c in r.cases], split)
     digest = write_fixes(cases, output)
-    for name in ("train", "validation", "test"):
-        members = sorted(r for r, s in split.items() if s == name)
-        count = sum(c.split == name for c in cases)
-        click.echo(f"{name}: {count} fixes from {', '.join(members) or '-'}")
-    click.echo(f"{len(cases)} fixes -> {output} (sha256 {digest})")
     if recipe is not None:
         document = build_recipe(reports, config, split, output.name, digest)
         write_atomic(recipe, (json.dumps(document, indent=2) + "\n").encode())
+    splits = {
+        name: {
+            "fixes": sum(c.split == name for c in cases),
+            "repositories": sorted(r for r, s in split.items() if s == name),
+        }
+        for name in ("train", "validation", "test")
+    }
+    if fmt == "json":
+        echo_json(
+            {
+                "repositories": [
+                    {
+                        "repo": r.repo,
+                        "head": r.head,
+                        "scanned": r.scanned,
+                        "candidates": r.candidates,
+                        "fixes": len(r.cases),
+                        "error": r.error,
+                    }
+                    for r in reports
+                ],
+                "splits": splits,
+                "fixes": len(cases),
+                "output": output,
+                "sha256": digest,
+                "recipe": recipe,
+            }
+        )
+        return
+    for name, part in splits.items():
+        members = ", ".join(part["repositories"]) or "-"
+        click.echo(f"{name}: {part['fixes']} fixes from {members}")
+    click.echo(f"{len(cases)} fixes -> {output} (sha256 {digest})")
 
 
 COMMANDS: list[click.Command] = [

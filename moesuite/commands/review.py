@@ -1,4 +1,8 @@
-"""`review` (the manual-review queue) and `db` (schema migrations) commands."""
+"""`review` (the manual-review queue) and `db` (schema migrations) commands.
+
+The queue's write paths (fraud.review.queue, .labels) are imported by the commands that use
+them: `review list / stats / show` load only the read side (bench/cli.py times them).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,6 @@ from sqlalchemy import Engine
 
 from fraud.review.config import ReviewConfig, review_config_from_mapping
 from fraud.review.db import create_review_engine, get_engine, upgrade_database
-from fraud.review.labels import render_labels, write_labels
-from fraud.review.queue import claim_next, decide, escalate, export_labels, release
-from fraud.review.stats import review_stats
 from fraud.review.views import LIST_FILTERS, CaseDetail, CaseView, describe_case, list_cases
 from moesuite.commands.context import pass_settings
 from moesuite.formats import echo_json, format_option
@@ -100,6 +101,8 @@ def list_command(settings: Settings, status, min_score, analyst, limit, fmt) -> 
 @pass_settings
 def next_command(settings: Settings, analyst: str, fmt: str) -> None:
     """Claim the highest-priority open or escalated case; exit 1 when the queue is empty."""
+    from fraud.review.queue import claim_next
+
     engine, config = _open(settings)
     case = claim_next(engine, analyst, config=config)
     if case is None:
@@ -179,6 +182,8 @@ def decide_command(
     settings: Settings, case_id, label, analyst, note, expected_version, fmt
 ) -> None:
     """Resolve a case you hold as fraud or legit."""
+    from fraud.review.queue import decide
+
     engine, config = _open(settings)
     case = decide(
         engine,
@@ -200,6 +205,8 @@ def decide_command(
 @pass_settings
 def release_command(settings: Settings, case_id, analyst, note, fmt) -> None:
     """Give a case you hold back to the queue."""
+    from fraud.review.queue import release
+
     engine, config = _open(settings)
     _echo_case(release(engine, case_id, analyst, note=note, config=config), "released", fmt)
 
@@ -212,6 +219,8 @@ def release_command(settings: Settings, case_id, analyst, note, fmt) -> None:
 @pass_settings
 def escalate_command(settings: Settings, case_id, analyst, note, fmt) -> None:
     """Escalate a case you hold to senior review."""
+    from fraud.review.queue import escalate
+
     engine, config = _open(settings)
     _echo_case(escalate(engine, case_id, analyst, note=note, config=config), "escalated", fmt)
 
@@ -221,6 +230,8 @@ def escalate_command(settings: Settings, case_id, analyst, note, fmt) -> None:
 @pass_settings
 def stats_command(settings: Settings, fmt: str) -> None:
     """Backlog by age, SLA at risk / breached, decisions per analyst, fraud rate found."""
+    from fraud.review.stats import review_stats
+
     engine, config = _open(settings)
     stats = review_stats(engine, config=config)
     if fmt == "json":
@@ -257,6 +268,9 @@ def stats_command(settings: Settings, fmt: str) -> None:
 @pass_settings
 def export_labels_command(settings: Settings, output: Path | None, since, fmt: str) -> None:
     """Export analyst decisions as training labels."""
+    from fraud.review.labels import render_labels, write_labels
+    from fraud.review.queue import export_labels
+
     engine, _ = _open(settings)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
@@ -288,6 +302,49 @@ def upgrade_command(settings: Settings, revision: str, fmt: str) -> None:
         echo_json({"revision": revision})
     else:
         click.echo(f"review database at {revision}")
+
+
+@db.command("downgrade")
+@click.option(
+    "--revision",
+    required=True,
+    help="Revision to go back to; 'base' drops every review table.",
+)
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Go ahead without asking: the tables and columns the reverted migrations made are "
+    "dropped with their data.",
+)
+@format_option("text", "json")
+@pass_settings
+def downgrade_command(settings: Settings, revision: str, yes: bool, fmt: str) -> None:
+    """Revert the review schema's migrations to REVISION (drops what they made, data included;
+    the web service's token and user tables are left as they are)."""
+    from fraud.review.db import current_revisions, downgrade_database
+
+    engine = create_review_engine(settings.database_url)
+    before = sorted(current_revisions(engine) or ())
+    if not yes:
+        if fmt == "json":
+            # A script reading the document cannot answer a prompt: it says --yes.
+            raise click.UsageError(
+                f"downgrading {', '.join(before) or 'the schema'} to {revision} drops data; "
+                "pass --yes to go ahead"
+            )
+        click.confirm(
+            f"Revert the review database from {', '.join(before) or '-'} to {revision}? "
+            "Tables and columns made since are dropped with their data",
+            abort=True,
+            err=True,
+        )
+    downgrade_database(engine, revision)
+    after = sorted(current_revisions(engine) or ())
+    engine.dispose()
+    if fmt == "json":
+        echo_json({"from": before, "revision": revision, "now": after})
+    else:
+        click.echo(f"review database from {', '.join(before) or 'base'} to {revision}")
 
 
 COMMANDS: list[click.Command] = [review, db]

@@ -5,10 +5,17 @@ Imports of the web stack live inside the commands, so other commands never pay f
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from moesuite.commands.context import pass_settings
+from moesuite.formats import echo_json, format_option
 from moesuite.settings import Settings
+
+if TYPE_CHECKING:
+    from moesuite.web.store import TokenInfo  # the web stack loads only inside the commands
 
 _SCOPES = ("score", "jobs", "review", "code", "admin")
 
@@ -102,13 +109,19 @@ def auth() -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="Lifetime in days [until revoked].",
 )
+@format_option("text", "json")
 @pass_settings
-def create_token_command(settings: Settings, name, scopes, identity, expires_days) -> None:
+def create_token_command(settings: Settings, name, scopes, identity, expires_days, fmt) -> None:
     """Create an API token NAME and print its secret (shown once; only a hash is stored)."""
-    from moesuite.web.store import create_token, open_store
+    from moesuite.web.store import create_token, list_tokens, open_store
 
     engine = open_store(settings.database_url)
     secret = create_token(engine, name, tuple(scopes), identity=identity, expires_days=expires_days)
+    if fmt == "json":
+        # The one time the secret is shown; the rest is the stored record, as list-tokens has it.
+        token = next(t for t in list_tokens(engine) if t.name == name and not t.revoked)
+        echo_json({"token": _token_json(token), "secret": secret})
+        return
     click.echo(secret)
     click.echo(
         f"token {name!r} with scopes {', '.join(sorted(set(scopes)))}: keep the secret "
@@ -119,22 +132,35 @@ def create_token_command(settings: Settings, name, scopes, identity, expires_day
 
 @auth.command("revoke-token")
 @click.argument("name")
+@format_option("text", "json")
 @pass_settings
-def revoke_token_command(settings: Settings, name: str) -> None:
+def revoke_token_command(settings: Settings, name: str, fmt: str) -> None:
     """Revoke the API token NAME at once."""
     from moesuite.web.store import open_store, revoke_token
 
     revoke_token(open_store(settings.database_url), name)
-    click.echo(f"revoked {name}")
+    if fmt == "json":
+        echo_json({"name": name, "revoked": True})
+    else:
+        click.echo(f"revoked {name}")
+
+
+def _token_json(token: TokenInfo) -> dict[str, Any]:
+    return asdict(token)  # TokenInfo holds no secret: only its hash is stored, and not there
 
 
 @auth.command("list-tokens")
+@format_option("text", "json")
 @pass_settings
-def list_tokens_command(settings: Settings) -> None:
+def list_tokens_command(settings: Settings, fmt: str) -> None:
     """List API tokens (names, scopes, state; never secrets)."""
     from moesuite.web.store import list_tokens, open_store
 
-    for token in list_tokens(open_store(settings.database_url)):
+    tokens = list_tokens(open_store(settings.database_url))
+    if fmt == "json":
+        echo_json([_token_json(token) for token in tokens])
+        return
+    for token in tokens:
         state = "revoked" if token.revoked else "live"
         expires = token.expires_at.isoformat() if token.expires_at else "never"
         click.echo(
@@ -153,13 +179,19 @@ def list_tokens_command(settings: Settings) -> None:
     envvar="MOESUITE_NEW_PASSWORD",
     help="At least 10 characters [prompted; env MOESUITE_NEW_PASSWORD].",
 )
+@format_option("text", "json")
 @pass_settings
-def create_user_command(settings: Settings, username: str, role: str, password: str) -> None:
+def create_user_command(
+    settings: Settings, username: str, role: str, password: str, fmt: str
+) -> None:
     """Add a console user (the password is stored as an argon2id hash)."""
     from moesuite.web.store import create_user, open_store
 
     create_user(open_store(settings.database_url), username, role, password)
-    click.echo(f"user {username} ({role}) created")
+    if fmt == "json":
+        echo_json({"username": username, "role": role, "created": True})  # never the password
+    else:
+        click.echo(f"user {username} ({role}) created")
 
 
 COMMANDS: list[click.Command] = [serve, auth]

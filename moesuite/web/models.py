@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from fraud.review.models import NAMING_CONVENTION, UTCDateTime
+from fraud.review.tables import NAMING_CONVENTION, UTCDateTime
 
 SCOPES = ("score", "jobs", "review", "code", "admin")
 ROLES = ("analyst", "lead", "admin")

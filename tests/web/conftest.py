@@ -7,11 +7,9 @@ app in process). The fraud bundle loads once per session and only for tests that
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from fraud.review.db import dispose_engines
 from tests.web.support import Web, build_web
@@ -24,26 +22,11 @@ def fraud_bundle():
     return load_bundle(default_bundle_path(None))
 
 
-@pytest.fixture
-def pg_database_url(postgres_url: str) -> Iterator[str]:
-    schema = f"web_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{postgres_url}?options=-csearch_path%3D{schema}"
-    finally:
-        dispose_engines()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'suite.db'}"
-    return request.getfixturevalue("pg_database_url")
+    return request.getfixturevalue("pg_url")  # tests/conftest.py
 
 
 @pytest.fixture

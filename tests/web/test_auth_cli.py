@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from alembic import command
@@ -114,3 +115,41 @@ def test_moesuite_serve_starts_and_answers(tmp_path):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_auth_commands_in_json_show_the_secret_once_and_never_a_password(tmp_path):
+    made = _run(tmp_path, "auth", "create-token", "ci", "--scope", "jobs", "--scope", "code",
+                "--expires-days", "2", "--format", "json")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    document = json.loads(made.stdout)
+    secret, token = document["secret"], document["token"]
+    assert secret.startswith("mst_") and token["name"] == "ci"
+    assert token["scopes"] == ["code", "jobs"] and token["identity"] == "token:ci"
+    assert token["revoked"] is False and token["expires_at"] > token["created_at"]
+
+    listed = _run(tmp_path, "auth", "list-tokens", "--format", "json")
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == [token]
+    assert secret not in listed.output
+
+    revoked = _run(tmp_path, "auth", "revoke-token", "ci", "--format", "json")
+    assert revoked.exit_code == 0 and json.loads(revoked.stdout) == {"name": "ci", "revoked": True}
+    (after,) = json.loads(_run(tmp_path, "auth", "list-tokens", "--format", "json").stdout)
+    assert after["revoked"] is True
+    again = _run(tmp_path, "auth", "revoke-token", "ci", "--format", "json")
+    assert again.exit_code == 2 and again.stdout == "" and "no live token" in again.stderr
+
+    # A script passes the password through the environment: no prompt, stdout is the document.
+    password = "long enough pw"
+    user = CliRunner().invoke(
+        cli,
+        ["auth", "create-user", "ann", "--role", "lead", "--format", "json"],
+        env={
+            "MOESUITE_HOME": str(tmp_path),
+            "MOESUITE_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+            "MOESUITE_NEW_PASSWORD": password,
+        },
+    )
+    assert user.exit_code == 0, user.output
+    assert json.loads(user.stdout) == {"username": "ann", "role": "lead", "created": True}
+    assert password not in user.output
+    dispose_engines()

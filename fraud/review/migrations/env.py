@@ -5,9 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from fraud.review.models import Base
-
-target_metadata = Base.metadata
+from fraud.review.tables import metadata as target_metadata
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ from fraud.review.errors import (
     ReviewError,
     StaleCaseVersion,
 )
+from moesuite.web.case_actions import CaseAction, take_case_action
 from moesuite.web.charts import bar_chart, timeline
 from moesuite.web.pages import render
 from moesuite.web.security import checked_form, require_user, signed_in
@@ -179,12 +180,20 @@ def _conflict_text(exc: ReviewError) -> str:
     return str(exc)
 
 
-def _act(request: Request, state: WebState, case_id: int, action) -> Response:  # noqa: ANN001
+def _note(form: dict) -> str | None:
+    return (form.get("note") or "").strip()[:4000] or None
+
+
+def _act(
+    request: Request, state: WebState, case_id: int, me: Principal, action: CaseAction, done: str
+) -> Response:
+    """Take ``action`` as the signed-in user, then go to ``done``; a conflict re-renders the
+    case saying what happened."""
     try:
-        action()
+        take_case_action(state, case_id, me.identity, action)
     except (LeaseExpired, NotCaseHolder, InvalidTransition, StaleCaseVersion) as exc:
         return _case_page(request, state, case_id, alert=_conflict_text(exc), status=409)
-    return None  # type: ignore[return-value]
+    return RedirectResponse(done, status_code=303)
 
 
 @router.post("/cases/{case_id}/decide")
@@ -195,30 +204,14 @@ def decide(
     me: Principal = Depends(signed_in),
     state: WebState = Depends(web_state),
 ) -> Response:
-    from fraud.review.queue import decide
-
     label = form.get("label", "")
     if label not in ("fraud", "legit"):
         return _case_page(
             request, state, case_id, alert="Choose fraud or legitimate first.", status=422
         )
     version = int(form["version"]) if form.get("version", "").isdigit() else None
-    note = (form.get("note") or "").strip()[:4000] or None
-    failed = _act(
-        request,
-        state,
-        case_id,
-        lambda: decide(
-            state.engine,
-            case_id,
-            me.identity,
-            label,
-            note=note,
-            expected_version=version,
-            config=state.review,
-        ),
-    )
-    return failed or RedirectResponse(f"/console/cases/{case_id}?done=decided", status_code=303)
+    action = CaseAction("decide", note=_note(form), label=label, version=version)
+    return _act(request, state, case_id, me, action, f"/console/cases/{case_id}?done=decided")
 
 
 @router.post("/cases/{case_id}/release")
@@ -229,16 +222,8 @@ def release(
     me: Principal = Depends(signed_in),
     state: WebState = Depends(web_state),
 ) -> Response:
-    from fraud.review.queue import release
-
-    note = (form.get("note") or "").strip()[:4000] or None
-    failed = _act(
-        request,
-        state,
-        case_id,
-        lambda: release(state.engine, case_id, me.identity, note=note, config=state.review),
-    )
-    return failed or RedirectResponse("/console/?done=released", status_code=303)
+    action = CaseAction("release", note=_note(form))
+    return _act(request, state, case_id, me, action, "/console/?done=released")
 
 
 @router.post("/cases/{case_id}/escalate")
@@ -249,16 +234,8 @@ def escalate(
     me: Principal = Depends(signed_in),
     state: WebState = Depends(web_state),
 ) -> Response:
-    from fraud.review.queue import escalate
-
-    note = (form.get("note") or "").strip()[:4000] or None
-    failed = _act(
-        request,
-        state,
-        case_id,
-        lambda: escalate(state.engine, case_id, me.identity, note=note, config=state.review),
-    )
-    return failed or RedirectResponse("/console/?done=escalated", status_code=303)
+    action = CaseAction("escalate", note=_note(form))
+    return _act(request, state, case_id, me, action, "/console/?done=escalated")
 
 
 @router.post("/cases/{case_id}/reassign")
@@ -269,18 +246,11 @@ def reassign(
     me: Principal = Depends(leads),
     state: WebState = Depends(web_state),
 ) -> Response:
-    from fraud.review.assignment import reassign
-
     analyst = (form.get("analyst") or "").strip()[:128]
-    note = (form.get("note") or "").strip()[:4000] or None
     if not analyst:
         return _case_page(request, state, case_id, alert="Name the analyst first.", status=422)
-    failed = _act(
-        request, state, case_id,
-        lambda: reassign(state.engine, case_id, me.identity, analyst, note=note,
-                         config=state.review),
-    )  # fmt: skip
-    return failed or RedirectResponse(f"/console/cases/{case_id}?done=reassigned", status_code=303)
+    action = CaseAction("reassign", note=_note(form), analyst=analyst)
+    return _act(request, state, case_id, me, action, f"/console/cases/{case_id}?done=reassigned")
 
 
 @router.get("/dashboard")

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi import Path as PathParam
 
 from fraud.review.views import CaseView
+from moesuite.web.case_actions import CaseAction, take_case_action
 from moesuite.web.schemas import (
     ERROR_RESPONSES,
     CaseDetailOut,
@@ -127,18 +128,8 @@ def decide(
     state: WebState = Depends(web_state),
 ) -> CaseOut:
     """Resolve a case the caller holds; pass the `version` you read to refuse stale decisions."""
-    from fraud.review.queue import decide
-
-    view = decide(
-        state.engine,
-        case_id,
-        principal.identity,
-        body.label,
-        note=body.note,
-        expected_version=body.version,
-        config=state.review,
-    )
-    return case_out(view)
+    action = CaseAction("decide", note=body.note, label=body.label, version=body.version)
+    return case_out(take_case_action(state, case_id, principal.identity, action))
 
 
 @router.post("/cases/{case_id}/release", response_model=CaseOut)
@@ -149,12 +140,8 @@ def release(
     state: WebState = Depends(web_state),
 ) -> CaseOut:
     """Give a held case back to the queue."""
-    from fraud.review.queue import release
-
-    note = body.note if body else None
-    return case_out(
-        release(state.engine, case_id, principal.identity, note=note, config=state.review)
-    )
+    action = CaseAction("release", note=body.note if body else None)
+    return case_out(take_case_action(state, case_id, principal.identity, action))
 
 
 @router.post("/cases/{case_id}/escalate", response_model=CaseOut)
@@ -165,12 +152,8 @@ def escalate(
     state: WebState = Depends(web_state),
 ) -> CaseOut:
     """Hand a held case to senior review."""
-    from fraud.review.queue import escalate
-
-    note = body.note if body else None
-    return case_out(
-        escalate(state.engine, case_id, principal.identity, note=note, config=state.review)
-    )
+    action = CaseAction("escalate", note=body.note if body else None)
+    return case_out(take_case_action(state, case_id, principal.identity, action))
 
 
 @router.post("/cases/{case_id}/reassign", response_model=CaseOut)
@@ -181,14 +164,8 @@ def reassign(
     state: WebState = Depends(web_state),
 ) -> CaseOut:
     """Give a pending case to another analyst with a fresh lease (admin scope: a lead's act)."""
-    from fraud.review.assignment import reassign
-
-    return case_out(
-        reassign(
-            state.engine, case_id, principal.identity, body.analyst, note=body.note,
-            config=state.review,
-        )
-    )  # fmt: skip
+    action = CaseAction("reassign", note=body.note, analyst=body.analyst)
+    return case_out(take_case_action(state, case_id, principal.identity, action))
 
 
 @router.get("/stats", response_model=StatsOut)

@@ -1,13 +1,13 @@
-"""Review-queue fixtures: a fresh SQLite file or a fresh PostgreSQL schema per test."""
+"""Review-queue fixtures: a fresh SQLite file or a fresh PostgreSQL schema (tests/conftest.py's
+`pg_url`) per test."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
 from fraud.review.db import dispose_engines, get_engine
 from fraud.review.queue import CaseInput
@@ -18,22 +18,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'nested' / 'review.db'}"
-
-
-@pytest.fixture
-def pg_url(postgres_url: str) -> Iterator[str]:
-    """A URL whose search_path is a schema of its own, dropped afterwards (parallel-safe)."""
-    schema = f"review_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{postgres_url}?options=-csearch_path%3D{schema}"
-    finally:
-        dispose_engines()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text
@@ -99,7 +101,7 @@ def test_cli_db_upgrade_to_a_revision_and_back_down(sqlite_url, tmp_path):
     assert result.exit_code == 0 and "review database at 0001" in result.output, result.output
     version, tables = state()
     assert version == "0001" and {"cases", "case_events", "transactions"} <= tables
-    # Down to base (the API the lead's runbook uses; the CLI has no downgrade command) and
+    # Down to base through the API (`db downgrade` is tested below) and
     # back up with the CLI's default revision.
     engine = create_review_engine(sqlite_url)
     downgrade_database(engine, "base")
@@ -112,3 +114,64 @@ def test_cli_db_upgrade_to_a_revision_and_back_down(sqlite_url, tmp_path):
     result = invoke("db", "upgrade", "--revision", "nope")
     assert result.exit_code == 2, result.output
     assert "nope" in result.output and "Traceback" not in result.output
+
+
+def _schema_state(url: str) -> tuple[set[str], set[str]]:
+    """(revisions in alembic_version, review tables present) of the database at ``url``."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            versions = (
+                set(conn.execute(sa.text("select version_num from alembic_version")).scalars())
+                if "alembic_version" in tables
+                else set()
+            )
+    finally:
+        engine.dispose()
+    return versions, tables & {"cases", "case_events", "transactions"}
+
+
+def test_cli_db_downgrade_asks_first_then_drops_the_schema(db_url, tmp_path, make_case):
+    from click.testing import CliRunner
+
+    from fraud.review.intake import upsert_cases
+    from moesuite.cli import cli
+
+    def invoke(*args: str, input: str | None = None):  # noqa: A002
+        return CliRunner().invoke(
+            cli,
+            ["--home", str(tmp_path / "home"), "--database-url", db_url, "db", *args],
+            input=input,
+        )
+
+    assert invoke("upgrade").exit_code == 0
+    engine = create_review_engine(db_url)
+    upsert_cases(engine, [make_case(1)])
+    engine.dispose()
+    full = ({"0001"}, {"cases", "case_events", "transactions"})
+    assert _schema_state(db_url) == full
+
+    # Declined, or a JSON run without --yes: nothing is dropped.
+    declined = invoke("downgrade", "--revision", "base", input="n\n")
+    assert declined.exit_code == 1 and "drop" in declined.output.lower()
+    unconfirmed = invoke("downgrade", "--revision", "base", "--format", "json")
+    assert unconfirmed.exit_code == 2 and unconfirmed.stdout == ""
+    assert "--yes" in unconfirmed.stderr
+    assert _schema_state(db_url) == full
+
+    confirmed = invoke("downgrade", "--revision", "base", input="y\n")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert _schema_state(db_url) == (set(), set())
+
+    assert invoke("upgrade").exit_code == 0
+    result = invoke("downgrade", "--revision", "base", "--yes", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"from": ["0001"], "revision": "base", "now": []}
+    assert _schema_state(db_url) == (set(), set())
+
+    unknown = invoke("downgrade", "--revision", "nope", "--yes")
+    assert unknown.exit_code == 2 and "nope" in unknown.output
+    assert "Traceback" not in unknown.output
