@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fraud.derived_columns import compute_derived
 from fraud.entity_features import (
     ContextEvents,
     LabelEvents,
@@ -169,7 +170,10 @@ def fit_feature_schema(
         for c in frame.columns
         if c not in _NOT_EXTRA and not c.startswith("_") and c not in ignore and c not in entities
     ]
-    chosen = choose_file_columns(frame, candidates, frame.get("is_fraud"))
+    # Canonical positions may pair with the file's own (a customer's home beside the
+    # transaction's place) into a distance.
+    positions = [c for c in ("lat", "lon") if present(frame, c)]
+    chosen = choose_file_columns(frame, candidates, frame.get("is_fraud"), coordinates=positions)
     categories = dict(chosen.categories or {})
     names = feature_names(frame, config, entities, chosen.numeric, categories)
     return FeatureSchema(
@@ -180,6 +184,7 @@ def fit_feature_schema(
         numeric_columns=chosen.numeric,
         categories=categories,
         ignored={**{c: "--ignore-columns" for c in sorted(ignore)}, **dict(chosen.ignored or {})},
+        derived=chosen.derived,
     )
 
 
@@ -302,9 +307,14 @@ def compute_features(
     inverse = np.empty(n, dtype=np.int64)
     inverse[order] = idx
     direct = entity_features(frame, schema, events)
+    derived = {d.name: d for d in schema.derived}
     for col in schema.numeric_columns:
         if f"num_{col}" in schema.names:
-            direct[f"num_{col}"] = encode_numeric(frame[col])
+            direct[f"num_{col}"] = (
+                compute_derived(frame, derived[col])
+                if col in derived
+                else encode_numeric(frame[col])
+            )
     for col, cats in schema.categories.items():
         if f"cat_{col}" in schema.names:
             direct[f"cat_{col}"] = encode_categories(frame[col], cats)
