@@ -59,11 +59,11 @@ from fraud.simulate import SimulationConfig, simulate  # noqa: E402
 
 REPORT_SEEDS = {"terminal": 160_001, "merchant": 160_002, "device": 160_003}
 REPORT_SEEDS["merchant-raw"] = REPORT_SEEDS["merchant"]
-# What a user types for a Sparkov-shaped file (``amt`` and ``is_fraud`` are recognised as they are;
-# ``lat`` is taken as canonical, its ``long`` pairs with it by name).
+# What a user types for a Sparkov-shaped file (``amt`` and ``is_fraud`` are recognised as they
+# are). ``lat`` is a canonical name, so ingest takes it and asks for its pair: ``long=lon``.
 RAW_COLUMN_MAP = (
     "trans_date_trans_time=timestamp,cc_num=customer_id,trans_num=transaction_id,"
-    "merchant=merchant_id"
+    "merchant=merchant_id,long=lon"
 )
 RAW_COLUMNS = [
     "trans_date_trans_time", "cc_num", "merchant", "category", "amt", "first", "last", "gender",

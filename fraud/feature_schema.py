@@ -308,6 +308,27 @@ class FeatureSchema:
         )
 
 
+def require_columns(frame: pd.DataFrame, schema: FeatureSchema, source: str | None = None) -> None:
+    """Refuse an input that lacks a column the schema's features read, naming file and columns.
+
+    Raises:
+        FeatureSchemaError: ``frame`` lacks one of ``schema.required_columns()``.
+    """
+    missing = [c for c in schema.required_columns() if c not in frame.columns]
+    if missing:
+        where = f"{source}: " if source else ""
+        derived = [
+            f"{d.name} reads {', '.join(d.sources)}"
+            for d in schema.derived
+            if set(d.sources) & set(missing)
+        ]
+        because = f" ({'; '.join(derived)})" if derived else ""
+        raise FeatureSchemaError(
+            f"{where}input lacks column(s) {', '.join(missing)} that the model's features "
+            f"need{because}; map them with --column-map or use a bundle trained without them"
+        )
+
+
 def present(frame: pd.DataFrame, col: str) -> bool:
     """``col`` exists in ``frame`` and has at least one value."""
     return col in frame.columns and bool(frame[col].notna().any())

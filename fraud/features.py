@@ -37,6 +37,7 @@ from fraud.feature_schema import (
     RiskTable,
     key_codes,
     present,
+    require_columns,
     string_keys,
     timestamps_ms,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "hours_weekdays",
     "label_events",
     "label_known_ms",
+    "require_columns",
     "single_frame",
     "string_keys",
     "timestamps_ms",
@@ -218,12 +220,7 @@ def compute_features(
     Raises:
         FeatureSchemaError: a column the schema needs is missing from ``frame``.
     """
-    missing = [c for c in schema.required_columns() if c not in frame.columns]
-    if missing:
-        raise FeatureSchemaError(
-            f"input lacks column(s) {', '.join(missing)} that the model's features need; "
-            "map them with --column-map or use a bundle trained without them"
-        )
+    require_columns(frame, schema)
     cfg = schema.config
     n = len(frame)
     out: dict[str, np.ndarray] = {}
