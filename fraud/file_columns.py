@@ -28,12 +28,12 @@ _NUMERIC_SHARE = 0.98  # of non-missing values that must parse as numbers
 _ID_UNIQUE_SHARE = 0.5  # integer columns with more distinct values than this look like ids
 _TIME_CORRELATION = 0.95
 _LEAK_AUC = 0.995  # a single column separating the classes this well is a label in disguise
-# Name words that say a number names something (a zip code, an account) rather than measures it.
-_CODE_WORDS = frozenset(
-    {"zip", "zipcode", "postal", "postcode", "plz", "code", "id", "phone", "account", "acct"}
-    | {"ssn", "iban", "sku", "ref"}
+# Name words that say a number names something (a zip code, an account) rather than measures it:
+# anywhere in the name, or as its last word (``account_age_days`` measures; ``account_no`` names).
+_CODE_WORDS = frozenset({"zip", "zipcode", "postcode", "plz", "iban", "ssn"})
+_CODE_LAST_WORDS = frozenset(
+    {"code", "id", "phone", "account", "acct", "sku", "ref", "no", "nr", "number", "num"}
 )
-_CODE_LAST_WORDS = frozenset({"no", "nr", "number", "num"})  # order_no, account_number, cc_num
 _FIXED_WIDTH_DIGITS = 5  # integers all this wide or wider, and all equally wide, are codes
 
 

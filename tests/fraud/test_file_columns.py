@@ -100,9 +100,12 @@ def test_codes_counters_free_text_and_raw_coordinates_stay_out_with_reasons(fram
     used = {n for n in schema.names if n.startswith(("num_", "cat_"))}
     for col in ("unix_time", "zip", "first", "street", "dob", "home_lat", "home_long"):
         assert f"num_{col}" not in used and f"cat_{col}" not in used
-    # A zip code with few values is a category, not a number.
+    # A zip code with few values is a category, not a number; a count named after an
+    # account is still a magnitude.
     few = frame.assign(zip=np.where(frame["zip"] % 2 == 0, 75001, 75002))
-    assert "cat_zip" in fit_feature_schema(few).names
+    few["account_age_days"] = np.random.default_rng(0).integers(1, 3000, len(few))
+    names = fit_feature_schema(few).names
+    assert "cat_zip" in names and "num_account_age_days" in names
 
 
 def test_a_scored_input_lacking_a_source_column_is_refused_naming_it(frame):
