@@ -103,7 +103,8 @@ def test_codes_counters_free_text_and_raw_coordinates_stay_out_with_reasons(fram
     # A zip code with few values is a category, not a number; a count named after an
     # account is still a magnitude.
     few = frame.assign(zip=np.where(frame["zip"] % 2 == 0, 75001, 75002))
-    few["account_age_days"] = np.random.default_rng(0).integers(1, 3000, len(few))
+    ages = np.random.default_rng(0).integers(1, 3000, 80)  # per customer: 80 distinct values
+    few["account_age_days"] = ages[few["customer_id"].str[1:].astype(int)]
     names = fit_feature_schema(few).names
     assert "cat_zip" in names and "num_account_age_days" in names
 
