@@ -2,6 +2,7 @@
 never saw.
 
     OMP_NUM_THREADS=1 python bench/fraud_generalisation.py [--rows 60000] [--sets terminal,paysim]
+        [--seed N]  (a design seed < 1000 instead of the report seeds, for design runs)
 
 For each data set it writes a transaction file, trains the suite exactly as a user would
 (``moesuite train-fraud FILE --until DATE``, the CLI's defaults: behavioural + MoE sequence
