@@ -41,7 +41,6 @@ DATE_FORMATS = (
     "%d/%m/%Y",
     "%m/%d/%Y",
     "%d.%m.%Y",
-    "%Y%m%d",
     "ISO8601",
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -96,14 +95,17 @@ def date_format(values: pd.Series) -> str | None:
     """The first of `DATE_FORMATS` that parses the column's values, None if none does."""
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return None  # 19880309 is as likely an id as a date: only text dates are read
-    text = values.dropna().astype("string").str.strip()
-    text = text[text.str.len() > 0]
-    if len(text) == 0 or not text.str.contains(r"\d", regex=True).all():
+    present = values.dropna()
+    sample = present.iloc[:_SAMPLE].astype("string").str.strip()
+    sample = sample[sample.str.len() > 0]
+    if len(sample) == 0 or sample.str.contains(r"\d", regex=True).mean() < _PARSE_SHARE:
         return None
-    sample = text.iloc[:_SAMPLE]
+    if pd.to_numeric(sample, errors="coerce").notna().mean() >= _PARSE_SHARE:
+        return None  # numbers read as text (CSV): the numeric rules decide about them
     for fmt in DATE_FORMATS:
         if _parse_dates(sample, fmt).notna().mean() >= _PARSE_SHARE:
-            if _parse_dates(text, fmt).notna().mean() >= _PARSE_SHARE:
+            text = present.astype("string").str.strip()
+            if _parse_dates(text[text.str.len() > 0], fmt).notna().mean() >= _PARSE_SHARE:
                 return fmt
     return None
 
