@@ -2,6 +2,7 @@
 never saw.
 
     OMP_NUM_THREADS=1 python bench/fraud_generalisation.py [--rows 60000] [--sets terminal,paysim]
+        [--seed N]  (a design seed < 1000 instead of the report seeds, for design runs)
 
 For each data set it writes a transaction file, trains the suite exactly as a user would
 (``moesuite train-fraud FILE --until DATE``, the CLI's defaults: behavioural + MoE sequence
@@ -19,6 +20,13 @@ Data sets:
   default regime only). 70 simulated days at 0.8% fraud: trained to day 45, evaluated from day
   52 (the 7-day gap is the label delay, as in the issue). The ground-truth ``fraud_scenario``
   column is dropped from the file.
+- ``merchant-raw``: the ``merchant`` regime's file (same seed, same transactions and labels)
+  rewritten in the raw column layout of the Sparkov-style public generator behind the issue's
+  second private file: ``trans_date_trans_time, cc_num`` (a 16-digit card number), ``merchant,
+  category, amt, first, last, gender, street, city, state, zip, lat, long`` (the customer's
+  home), ``city_pop, job, dob`` (a date of birth instead of an age), ``trans_num, unix_time,
+  merch_lat, merch_long, is_fraud``; no ``label_time`` (labels count after the 7-day delay).
+  Trained and evaluated with nothing but ``--column-map`` (`RAW_COLUMN_MAP`).
 - ``paysim``: ``../shared/data/paysim/`` (PaySim mobile-money transfers, another simulator;
   read its README). Its file already uses canonical names (``customer_id`` is the origin
   account, ``merchant_id`` the destination account); ``type`` and the balances pass through
@@ -42,6 +50,7 @@ import time
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +59,22 @@ sys.path.insert(0, str(ROOT))
 from fraud.simulate import SimulationConfig, simulate  # noqa: E402
 
 REPORT_SEEDS = {"terminal": 160_001, "merchant": 160_002, "device": 160_003}
+REPORT_SEEDS["merchant-raw"] = REPORT_SEEDS["merchant"]
+# What a user types for a Sparkov-shaped file (``amt`` and ``is_fraud`` are recognised as they
+# are). ``lat`` is a canonical name, so ingest takes it and asks for its pair: ``long=lon``.
+RAW_COLUMN_MAP = (
+    "trans_date_trans_time=timestamp,cc_num=customer_id,trans_num=transaction_id,"
+    "merchant=merchant_id,long=lon"
+)
+RAW_COLUMNS = [
+    "trans_date_trans_time", "cc_num", "merchant", "category", "amt", "first", "last", "gender",
+    "street", "city", "state", "zip", "lat", "long", "city_pop", "job", "dob", "trans_num",
+    "unix_time", "merch_lat", "merch_long", "is_fraud",
+]  # fmt: skip
+_SYLLABLES = [
+    "an", "ber", "cal", "dor", "el", "fen", "gar", "hal", "is", "jo", "kel", "lin", "mar", "nor",
+    "ol", "per", "quin", "ros", "sel", "tam", "ul", "ver", "wil", "yar", "zen",
+]  # fmt: skip
 DESIGN_SEEDS = "every seed below 1000"
 # ../shared beside the main checkout (a worktree sits one level deeper).
 PAYSIM = next(
@@ -64,28 +89,108 @@ BALANCES = ["oldbalanceOrg", "newbalanceOrig", "oldbalanceDest", "newbalanceDest
 START = pd.Timestamp("2026-01-01", tz="UTC")
 
 
-def _regime_file(regime: str, rows: int, out: Path) -> dict:
+def _regime_file(regime: str, rows: int, out: Path, seed: int | None = None) -> dict:
+    raw = regime == "merchant-raw"
+    regime = "merchant" if raw else regime
     config = SimulationConfig(
         n_transactions=rows,
         n_customers=max(200, rows // 20),
         n_merchants=max(50, rows // 125),
         days=70,
         fraud_rate_target=0.008,  # as the issue's two third-party files (0.83%, 0.69%)
-        seed=REPORT_SEEDS[regime],
+        seed=REPORT_SEEDS[regime] if seed is None else seed,
         regime=regime,
     )
     frame = simulate(config).drop(columns=["fraud_scenario"])
+    if raw:
+        frame = raw_layout(frame, config.seed)
     frame.to_csv(out, index=False)
     return {
-        "name": f"{regime} (seed {config.seed})",
+        "name": f"{regime}{'-raw' if raw else ''} (seed {config.seed})",
         "file": out,
         "until": (START + pd.Timedelta(days=45)).date().isoformat(),
         "from": (START + pd.Timedelta(days=52)).date().isoformat(),
-        "train_args": [],
+        "train_args": ["--column-map", RAW_COLUMN_MAP] if raw else [],
+        "eval_args": ["--column-map", RAW_COLUMN_MAP] if raw else [],
+        "time_amount": ("trans_date_trans_time", "amt") if raw else ("timestamp", "amount"),
         "rows": len(frame),
         "source": f"simulate-transactions --regime {regime} --rows {rows} --days 70 "
-        f"--fraud-rate 0.008 --seed {config.seed} (fraud_scenario column dropped)",
+        f"--fraud-rate 0.008 --seed {config.seed} (fraud_scenario column dropped"
+        + ("; rewritten in the Sparkov-style raw layout)" if raw else ")"),
     }
+
+
+def _words(rng: np.random.Generator, n: int, parts: int) -> np.ndarray:
+    """``n`` made-up capitalised words of ``parts`` syllables (names, towns, jobs)."""
+    picks = rng.choice(_SYLLABLES, (n, parts))
+    return np.char.capitalize(np.array(["".join(p) for p in picks]))
+
+
+def _card_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` distinct 16-digit Luhn-valid card numbers (as integers, as the public file has)."""
+    body = rng.integers(0, 10, (n * 2, 15))
+    body[:, 0] = 4
+    body = np.unique(body, axis=0)[rng.permutation(len(np.unique(body, axis=0)))][:n]
+    doubled = body[:, ::-2] * 2  # from the right of the 15 digits, every second digit doubled
+    doubled = np.where(doubled > 9, doubled - 9, doubled)
+    check = (10 - (doubled.sum(axis=1) + body[:, -2::-2].sum(axis=1)) % 10) % 10
+    digits = np.hstack([body, check[:, None]])
+    return (digits * 10 ** np.arange(15, -1, -1, dtype=np.int64)).sum(axis=1)
+
+
+def raw_layout(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The ``merchant`` regime's rows in the Sparkov-style raw column layout (see module doc)."""
+    rng = np.random.default_rng([seed, 7])
+    cust, code = np.unique(frame["customer_id"].to_numpy(str), return_inverse=True)
+    n = len(cust)
+    first, last = _words(rng, 300, 2)[rng.integers(0, 300, n)], _words(rng, 800, 3)
+    last = last[rng.integers(0, 800, n)]
+    street = [f"{k} {w} {s}" for k, w, s in zip(
+        rng.integers(1, 9999, n), _words(rng, n, 2), rng.choice(["St", "Ave", "Rd", "Way"], n),
+        strict=True)]  # fmt: skip
+    home_lat = frame.groupby(code)["home_lat"].first().to_numpy()
+    home_lon = frame.groupby(code)["home_lon"].first().to_numpy()
+    town_cell = np.floor(home_lat / 0.2) * 1000 + np.floor(home_lon / 0.2)
+    towns, town = np.unique(town_cell, return_inverse=True)
+    state_cell = np.floor(home_lat / 3) * 100 + np.floor(home_lon / 5)
+    states, state = np.unique(state_cell, return_inverse=True)
+    letters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    state_names = np.char.add(letters[np.arange(len(states)) % 26], letters[rng.permutation(26)][
+        np.arange(len(states)) // 26])  # fmt: skip
+    zips = rng.choice(np.arange(1000, 99999), len(towns), replace=False)
+    age = frame.groupby(code)["age"].first().to_numpy()
+    start = frame["timestamp"].min().tz_convert(None)
+    dob = start - pd.to_timedelta((age + rng.uniform(0, 1, n)) * 365.25, unit="D")
+    ts = frame["timestamp"].dt.tz_convert(None)
+    out = pd.DataFrame(
+        {
+            "trans_date_trans_time": ts.dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "cc_num": _card_numbers(rng, n)[code],
+            "merchant": "fraud_" + frame["merchant_id"].astype(str),
+            "category": frame["category"],
+            "amt": frame["amount"],
+            "first": first[code],
+            "last": last[code],
+            "gender": frame["gender"],
+            "street": np.array(street)[code],
+            "city": _words(rng, len(towns), 3)[town][code],
+            "state": state_names[state][code],
+            "zip": zips[town][code],
+            "lat": frame["home_lat"],
+            "long": frame["home_lon"],
+            "city_pop": frame["city_pop"],
+            "job": _words(rng, 450, 3)[rng.integers(0, 450, n)][code],
+            "dob": pd.Series(dob).dt.strftime("%Y-%m-%d").to_numpy()[code],
+            "trans_num": [
+                f"{a:016x}{b:016x}" for a, b in rng.integers(0, 2**63, (len(frame), 2)).tolist()
+            ],
+            "unix_time": (ts.astype("int64") // 10**9).to_numpy(),
+            "merch_lat": frame["lat"],
+            "merch_long": frame["lon"],
+            "is_fraud": frame["is_fraud"],
+        }
+    )
+    return out[RAW_COLUMNS]
 
 
 def _paysim_files(path: Path, since: str, balances: bool, out_dir: Path) -> list[dict]:
@@ -120,16 +225,19 @@ def _run(cmd: list[str], env: dict) -> tuple[str, float]:
     return done.stdout, time.perf_counter() - t0
 
 
-def _amount_alone(file: Path, start: str) -> dict:
+def _amount_alone(
+    file: Path, start: str, columns: tuple[str, str] = ("timestamp", "amount")
+) -> dict:
     """AUC and AP of ranking the window by amount alone: a sanity floor for both models."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     from fraud.evaluation import recall_at_fpr
 
-    data = pd.read_csv(file, usecols=["timestamp", "amount", "is_fraud"])
-    ts = pd.to_datetime(data["timestamp"], utc=True)
+    time_col, amount_col = columns
+    data = pd.read_csv(file, usecols=[time_col, amount_col, "is_fraud"])
+    ts = pd.to_datetime(data[time_col], utc=True)
     window = data[(ts >= pd.Timestamp(start, tz="UTC")) & data["is_fraud"].notna()]
-    y, s = window["is_fraud"].to_numpy(int), window["amount"].to_numpy(float)
+    y, s = window["is_fraud"].to_numpy(int), window[amount_col].to_numpy(float)
     return {
         "auc_roc": float(roc_auc_score(y, s)),
         "average_precision": float(average_precision_score(y, s)),
@@ -147,11 +255,14 @@ def run_set(spec: dict, work: Path, env: dict, train_extra: list[str]) -> dict:
     train += ["--until", spec["until"], *spec["train_args"], *train_extra]
     evaluate = [sys.executable, "cli.py", "evaluate-fraud", str(spec["file"]), "--bundle"]
     evaluate += [str(bundle), "--from", spec["from"], "--no-ablation", "--format", "json"]
+    evaluate += spec.get("eval_args", [])
     _, train_s = _run(train, env)
     text, eval_s = _run(evaluate, env)
     m = json.loads(text)["metrics"]
     return {
-        "amount_alone": _amount_alone(spec["file"], spec["from"]),
+        "amount_alone": _amount_alone(
+            spec["file"], spec["from"], spec.get("time_amount", ("timestamp", "amount"))
+        ),
         **spec,
         "metrics": m,
         "train_s": train_s,
@@ -196,7 +307,14 @@ def table(results: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=60_000, help="rows per simulated regime")
-    parser.add_argument("--sets", default="terminal,merchant,device,paysim")
+    parser.add_argument(
+        "--sets", default="terminal,merchant,device,paysim", help="also: merchant-raw"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="simulator seed for every regime (design: < 1000) instead of the report seeds",
+    )
     parser.add_argument("--paysim", type=Path, default=PAYSIM)
     parser.add_argument("--paysim-from", default="2025-01-14")
     parser.add_argument("--paysim-balances", action="store_true")
@@ -220,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
             if name == "paysim":
                 specs += _paysim_files(args.paysim, args.paysim_from, args.paysim_balances, work)
             else:
-                specs.append(_regime_file(name, args.rows, work / f"{name}.csv"))
+                specs.append(_regime_file(name, args.rows, work / f"{name}.csv", args.seed))
         results = []
         for spec in specs:
             print(f"{spec['name']}: {spec['source']}", flush=True)

@@ -341,4 +341,5 @@ def with_risk_tables(schema: FeatureSchema, frame: pd.DataFrame, cutoff_ms: int)
         global_risk=(gf, gn),
         cutoff_ms=int(cutoff_ms),
         ignored=schema.ignored,
+        derived=schema.derived,
     )

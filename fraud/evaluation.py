@@ -25,7 +25,7 @@ from core_model.progress import NULL_PROGRESS, Progress
 from fraud.baseline import BaselineConfig, BaselineError, describe_features, fit_and_score_baseline
 from fraud.bundle import Bundle, ensure_version
 from fraud.errors import FraudError
-from fraud.features import timestamps_ms
+from fraud.features import require_columns, timestamps_ms
 from fraud.routing import BANDS, route
 
 
@@ -132,6 +132,7 @@ def evaluate_fraud(
 
         progress.stage("read input")
         frame, _, _ = read_input(Path(path_or_frame), options.column_map, options.pan_key)
+        require_columns(frame, bundle.schema, str(path_or_frame))
     ts = timestamps_ms(frame["timestamp"])
     lo = _utc_ms(options.start, int(ts.min()))
     hi = _utc_ms(options.end, int(ts.max()))

@@ -182,6 +182,42 @@ class RecentLabels:
 
 
 @dataclass(frozen=True)
+class DerivedColumn:
+    """A feature derived from the file's raw columns (`fraud.derived_columns` computes it).
+
+    Attributes:
+        name: the column's name; its feature is ``num_<name>``.
+        kind: ``years_since`` (a date column -> years to the transaction's time) or
+            ``distance_km`` (two latitude/longitude pairs -> great-circle km).
+        sources: the raw columns it reads (one date; or lat, lon, lat, lon).
+        date_format: the ``strptime`` format (or ``ISO8601``) the dates were read with.
+    """
+
+    name: str
+    kind: str
+    sources: tuple[str, ...]
+    date_format: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "sources": list(self.sources),
+            "date_format": self.date_format,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DerivedColumn:
+        fmt = data.get("date_format")
+        return cls(
+            str(data["name"]),
+            str(data["kind"]),
+            tuple(str(c) for c in data["sources"]),
+            None if fmt is None else str(fmt),
+        )
+
+
+@dataclass(frozen=True)
 class FeatureSchema:
     """Which features a model uses and the state they need (saved in the bundle).
 
@@ -190,7 +226,8 @@ class FeatureSchema:
         config: the feature definitions.
         channels: channel values seen in training (others encode as missing).
         entities: entity columns with activity and risk features (canonical or user-named).
-        numeric_columns: the file's own numeric columns used as features (``num_<col>``).
+        numeric_columns: the file's own numeric columns used as features (``num_<col>``),
+            including the names of ``derived`` columns.
         categories: the file's own low-cardinality columns and their training values
             (``cat_<col>``; other values encode as missing).
         risk: per entity column, label counts known at ``cutoff_ms``.
@@ -198,6 +235,8 @@ class FeatureSchema:
         global_risk: (frauds, labels) over all keys at ``cutoff_ms``.
         cutoff_ms: epoch milliseconds up to which ``risk`` counts labels; None = no table.
         ignored: extra file columns left out, with the reason (for the training summary).
+        derived: columns computed from raw file columns (ages from dates, distances from
+            coordinates); each is also named in ``numeric_columns``.
     """
 
     names: tuple[str, ...]
@@ -211,6 +250,7 @@ class FeatureSchema:
     global_risk: tuple[int, int] = (0, 0)
     cutoff_ms: int | None = None
     ignored: Mapping[str, str] = field(default_factory=dict)
+    derived: tuple[DerivedColumn, ...] = ()
 
     def required_columns(self) -> list[str]:
         """Input columns the features need (beyond the mandatory canonical ones)."""
@@ -225,7 +265,10 @@ class FeatureSchema:
         for entity in self.entities:
             if any(n.startswith(f"{entity}_") for n in self.names):
                 need.add(entity)
-        need.update(c for c in self.numeric_columns if f"num_{c}" in self.names)
+        derived = {d.name: d.sources for d in self.derived}
+        for c in self.numeric_columns:
+            if f"num_{c}" in self.names:
+                need.update(derived.get(c, (c,)))
         need.update(c for c in self.categories if f"cat_{c}" in self.names)
         return sorted(need)
 
@@ -242,6 +285,7 @@ class FeatureSchema:
             "global_risk": list(self.global_risk),
             "cutoff_ms": self.cutoff_ms,
             "ignored": dict(self.ignored),
+            "derived": [d.to_json() for d in self.derived],
         }
 
     @classmethod
@@ -260,6 +304,28 @@ class FeatureSchema:
             global_risk=(int(data["global_risk"][0]), int(data["global_risk"][1])),
             cutoff_ms=data["cutoff_ms"],
             ignored=dict(data.get("ignored", {})),
+            derived=tuple(DerivedColumn.from_json(d) for d in data.get("derived", ())),
+        )
+
+
+def require_columns(frame: pd.DataFrame, schema: FeatureSchema, source: str | None = None) -> None:
+    """Refuse an input that lacks a column the schema's features read, naming file and columns.
+
+    Raises:
+        FeatureSchemaError: ``frame`` lacks one of ``schema.required_columns()``.
+    """
+    missing = [c for c in schema.required_columns() if c not in frame.columns]
+    if missing:
+        where = f"{source}: " if source else ""
+        derived = [
+            f"{d.name} reads {', '.join(d.sources)}"
+            for d in schema.derived
+            if set(d.sources) & set(missing)
+        ]
+        because = f" ({'; '.join(derived)})" if derived else ""
+        raise FeatureSchemaError(
+            f"{where}input lacks column(s) {', '.join(missing)} that the model's features "
+            f"need{because}; map them with --column-map or use a bundle trained without them"
         )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fraud.derived_columns import compute_derived
 from fraud.entity_features import (
     ContextEvents,
     LabelEvents,
@@ -36,6 +37,7 @@ from fraud.feature_schema import (
     RiskTable,
     key_codes,
     present,
+    require_columns,
     string_keys,
     timestamps_ms,
 )
@@ -62,6 +64,7 @@ __all__ = [
     "hours_weekdays",
     "label_events",
     "label_known_ms",
+    "require_columns",
     "single_frame",
     "string_keys",
     "timestamps_ms",
@@ -149,7 +152,10 @@ def fit_feature_schema(
         for c in frame.columns
         if c not in _NOT_EXTRA and not c.startswith("_") and c not in ignore and c not in entities
     ]
-    chosen = choose_file_columns(frame, candidates, frame.get("is_fraud"))
+    # Canonical positions may pair with the file's own (a customer's home beside the
+    # transaction's place) into a distance.
+    positions = [c for c in ("lat", "lon") if present(frame, c)]
+    chosen = choose_file_columns(frame, candidates, frame.get("is_fraud"), coordinates=positions)
     categories = dict(chosen.categories or {})
     names = feature_names(frame, config, entities, chosen.numeric, categories)
     return FeatureSchema(
@@ -160,6 +166,7 @@ def fit_feature_schema(
         numeric_columns=chosen.numeric,
         categories=categories,
         ignored={**{c: "--ignore-columns" for c in sorted(ignore)}, **dict(chosen.ignored or {})},
+        derived=chosen.derived,
     )
 
 
@@ -193,12 +200,7 @@ def compute_features(
     Raises:
         FeatureSchemaError: a column the schema needs is missing from ``frame``.
     """
-    missing = [c for c in schema.required_columns() if c not in frame.columns]
-    if missing:
-        raise FeatureSchemaError(
-            f"input lacks column(s) {', '.join(missing)} that the model's features need; "
-            "map them with --column-map or use a bundle trained without them"
-        )
+    require_columns(frame, schema)
     cfg = schema.config
     n = len(frame)
     out: dict[str, np.ndarray] = {}
@@ -282,9 +284,14 @@ def compute_features(
     inverse = np.empty(n, dtype=np.int64)
     inverse[order] = idx
     direct = entity_features(frame, schema, events)
+    derived = {d.name: d for d in schema.derived}
     for col in schema.numeric_columns:
         if f"num_{col}" in schema.names:
-            direct[f"num_{col}"] = encode_numeric(frame[col])
+            direct[f"num_{col}"] = (
+                compute_derived(frame, derived[col])
+                if col in derived
+                else encode_numeric(frame[col])
+            )
     for col, cats in schema.categories.items():
         if f"cat_{col}" in schema.names:
             direct[f"cat_{col}"] = encode_categories(frame[col], cats)

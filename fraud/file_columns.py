@@ -2,9 +2,11 @@
 
 A fraud team's file carries more than the canonical columns: a category, a channel, a balance,
 a city population. Numeric columns become ``num_<col>`` and low-cardinality text columns
-``cat_<col>`` (an index into the categories seen in training; others are missing). Columns
+``cat_<col>`` (an index into the categories seen in training; others are missing). Dates and
+coordinates become ages and distances (`fraud.derived_columns`, also ``num_<name>``). Columns
 that would mislead a model are left out, each with its reason: identifiers and free text (too
-many distinct values), counters that track time (they never repeat after training), and columns
+many distinct values), numbers that name something rather than measure it (a zip code, an
+account number), counters that track time (they never repeat after training), and columns
 that give the label away (a simulator's scenario name, a rules engine's flag that *is* the
 label).
 """
@@ -18,13 +20,21 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from fraud.feature_schema import string_keys, timestamps_ms
+from fraud.derived_columns import compute_derived, find_derived, name_tokens
+from fraud.feature_schema import DerivedColumn, string_keys, timestamps_ms
 
 MAX_CATEGORIES = 64
 _NUMERIC_SHARE = 0.98  # of non-missing values that must parse as numbers
 _ID_UNIQUE_SHARE = 0.5  # integer columns with more distinct values than this look like ids
 _TIME_CORRELATION = 0.95
 _LEAK_AUC = 0.995  # a single column separating the classes this well is a label in disguise
+# Name words that say a number names something (a zip code, an account) rather than measures it:
+# anywhere in the name, or as its last word (``account_age_days`` measures; ``account_no`` names).
+_CODE_WORDS = frozenset({"zip", "zipcode", "postcode", "plz", "iban", "ssn"})
+_CODE_LAST_WORDS = frozenset(
+    {"code", "id", "phone", "account", "acct", "sku", "ref", "no", "nr", "number", "num"}
+)
+_FIXED_WIDTH_DIGITS = 5  # integers all this wide or wider, and all equally wide, are codes
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class FileColumns:
     numeric: tuple[str, ...] = ()
     categories: Mapping[str, tuple[str, ...]] | None = None
     ignored: Mapping[str, str] | None = None
+    derived: tuple[DerivedColumn, ...] = ()
 
 
 def _as_numbers(values: pd.Series) -> pd.Series:
@@ -52,8 +63,33 @@ def _leaks(values: np.ndarray, y: np.ndarray) -> bool:
     return max(auc, 1 - auc) >= _LEAK_AUC
 
 
+def _code_reason(column: str, v: np.ndarray, distinct: int) -> str | None:
+    """Why an integer column is a code (a zip, an account), not a magnitude; None if it is not."""
+    words = name_tokens(column)
+    if _CODE_WORDS & set(words) or (words and words[-1] in _CODE_LAST_WORDS):
+        return f"code or identifier ({distinct} distinct integers, named like one)"
+    if v.min() > 0:
+        width = np.floor(np.log10(v)).astype(int) + 1
+        if width.min() == width.max() >= _FIXED_WIDTH_DIGITS:
+            return f"code or identifier ({distinct} distinct {width.min()}-digit integers)"
+    return None
+
+
+def _few_codes(column: str, nums: pd.Series) -> bool:
+    v = nums.to_numpy(dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0 or not np.all(np.mod(v, 1) == 0):
+        return False
+    distinct = len(np.unique(v))
+    return distinct <= MAX_CATEGORIES and _code_reason(column, v, distinct) is not None
+
+
 def choose_file_columns(
-    frame: pd.DataFrame, candidates: Iterable[str], labels: pd.Series | None = None
+    frame: pd.DataFrame,
+    candidates: Iterable[str],
+    labels: pd.Series | None = None,
+    *,
+    coordinates: Iterable[str] = (),
 ) -> FileColumns:
     """Decide which extra columns become features (on the training rows).
 
@@ -61,6 +97,8 @@ def choose_file_columns(
         frame: the training rows.
         candidates: extra column names (not canonical, not entity, not ignored by the user).
         labels: ``is_fraud`` of the rows (NA where unknown), for the leak check.
+        coordinates: canonical position columns (``lat``, ``lon``) that may pair with the
+            extra columns' positions into distances.
     """
     numeric: list[str] = []
     categories: dict[str, tuple[str, ...]] = {}
@@ -69,8 +107,21 @@ def choose_file_columns(
     if labels is not None:
         lab = pd.to_numeric(labels, errors="coerce").to_numpy(dtype=float)
         y = lab
+    candidates = list(candidates)
+    found, consumed = find_derived(frame, candidates, tuple(coordinates))
+    derived: list[DerivedColumn] = []
+    for column in found:
+        values = compute_derived(frame, column)
+        if y is not None and _leaks(np.where(np.isfinite(y), values, np.nan), np.nan_to_num(y)):
+            ignored[column.name] = "gives the label away (separates fraud almost perfectly)"
+            continue
+        derived.append(column)
+        numeric.append(column.name)
+    ignored.update(consumed)
     ts = timestamps_ms(frame["timestamp"]).astype(float)
     for col in candidates:
+        if col in consumed:
+            continue
         values = frame[col]
         present = values.notna()
         if not present.any():
@@ -78,20 +129,30 @@ def choose_file_columns(
             continue
         nums = _as_numbers(values)
         parsed = nums.notna() & np.isfinite(nums.fillna(0.0))
-        if parsed.sum() >= _NUMERIC_SHARE * present.sum():
+        # A code with few values (a handful of zip codes) is a category, not a number.
+        if parsed.sum() >= _NUMERIC_SHARE * present.sum() and not _few_codes(col, nums):
             v = nums.to_numpy(dtype=float)
             ok = np.isfinite(v)
             distinct = len(np.unique(v[ok]))
             integral = bool(np.all(np.mod(v[ok], 1) == 0))
-            if integral and distinct > _ID_UNIQUE_SHARE * ok.sum() and distinct > MAX_CATEGORIES:
-                ignored[col] = "identifier (integers, mostly distinct)"
-                continue
+            # Time first: a unix-time counter is also mostly distinct, and "tracks time" is
+            # the reason a user can act on.
             if ok.sum() > 2 and np.std(v[ok]) > 0:
                 ranks = (pd.Series(v[ok]).rank(), pd.Series(ts[ok]).rank())
                 corr = abs(float(np.corrcoef(*ranks)[0, 1]))
                 if corr >= _TIME_CORRELATION:
                     ignored[col] = f"tracks time (rank correlation {corr:.2f})"
                     continue
+            if integral and distinct > _ID_UNIQUE_SHARE * ok.sum() and distinct > MAX_CATEGORIES:
+                ignored[col] = "identifier (integers, mostly distinct)"
+                continue
+            code = _code_reason(col, v[ok], distinct) if integral else None
+            if code is not None and distinct > MAX_CATEGORIES:
+                ignored[col] = (
+                    f"{code}: a number that names something is no magnitude; "
+                    "--entity-columns uses it as an entity"
+                )
+                continue
             if y is not None and _leaks(np.where(np.isfinite(y), v, np.nan), np.nan_to_num(y)):
                 ignored[col] = "gives the label away (separates fraud almost perfectly)"
                 continue
@@ -114,7 +175,7 @@ def choose_file_columns(
                 ignored[col] = "gives the label away (separates fraud almost perfectly)"
                 continue
         categories[col] = cats
-    return FileColumns(tuple(numeric), categories, ignored)
+    return FileColumns(tuple(numeric), categories, ignored, tuple(derived))
 
 
 def encode_numeric(values: pd.Series) -> np.ndarray:

@@ -23,6 +23,7 @@ from threadpoolctl import ThreadpoolController
 from core_model.progress import NULL_PROGRESS, Progress
 from fraud.bundle import Bundle
 from fraud.errors import FraudError
+from fraud.feature_schema import require_columns
 from fraud.features import LabelEvents, compute_features, label_events, single_frame
 from fraud.routing import BANDS, REVIEW, Decision, Thresholds, route
 
@@ -271,6 +272,7 @@ def score_file(
         _check_sequence(bundle, options.with_sequence)
     start = time.perf_counter()
     frame, rejections, rows_in = read_input(Path(input_path), options.column_map, options.pan_key)
+    require_columns(frame, bundle.schema, str(input_path))
     if options.rejections_path is not None:
         from fraud.schema import write_rejections
 

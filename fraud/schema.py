@@ -41,6 +41,7 @@ OPTIONAL = (
 )
 CANONICAL = REQUIRED + OPTIONAL
 PAN_NAMES = ("pan", "card_number")
+CUSTOMER_PAN_SHARE = 0.5  # of a customer column's values passing the card-number check
 
 # Other spellings accepted when the canonical name itself is absent (case-insensitive).
 ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -213,7 +214,13 @@ def validate_table(raw: RawTable, options: IngestOptions) -> IngestResult:
             pan_sources.append(column)
     customer_is_pan = False
     customer_source = _source_of(names, "customer_id")
-    if customer_source is not None and looks_like_pan_column(frame[customer_source]):
+    # A customer column of card numbers (a card-keyed file such as Sparkov's cc_num) may hold a
+    # few numbers that fail the check (12-digit Maestro cards, digits lost to a float export):
+    # half the rows passing already rules out ordinary ids (one in ten pass by chance), and
+    # then every value is tokenised, none rejected, so no card number stays raw.
+    if customer_source is not None and looks_like_pan_column(
+        _as_text(frame[customer_source]), share=CUSTOMER_PAN_SHARE
+    ):
         customer_is_pan = True
     if (pan_sources or customer_is_pan) and options.pan_key is None:
         raise InputFileError(
@@ -223,9 +230,11 @@ def validate_table(raw: RawTable, options: IngestOptions) -> IngestResult:
         )
     tokens_by_column: dict[str, pd.Series] = {}
     for column in pan_sources + ([customer_source] if customer_is_pan else []):
-        digits = normalize_pans(frame[column])
+        is_customer = column == customer_source and column not in pan_sources
+        # (A float column's integral values read as digits, not "4111...0.0".)
+        digits = normalize_pans(_as_text(frame[column]) if is_customer else frame[column])
         present = digits.notna() & (digits.astype("string").str.len() > 0).fillna(False)
-        valid = luhn_valid(digits)
+        valid = np.ones(len(digits), dtype=bool) if is_customer else luhn_valid(digits)
         checker.reject(
             present.to_numpy() & ~valid,
             column,

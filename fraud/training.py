@@ -448,6 +448,7 @@ def _train(path_or_frame: str | os.PathLike[str] | pd.DataFrame, options: TrainF
         numeric_columns=schema_all.numeric_columns,
         categories=schema_all.categories,
         ignored=schema_all.ignored,
+        derived=schema_all.derived,
     )
     all_names = (*names, *(sequence.names if sequence is not None else ()))
     x = best["x"]

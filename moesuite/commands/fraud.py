@@ -218,6 +218,8 @@ def train_fraud_command(
     click.echo(f"entities: {', '.join(choice['entities']) or 'none'}")
     extra = choice["numeric_columns"] + choice["categorical_columns"]
     click.echo(f"file columns used: {', '.join(extra) or 'none'}")
+    for derived in bundle.schema.derived:
+        click.echo(f"  derived {derived.name} ({derived.kind}) from {', '.join(derived.sources)}")
     for col, why in choice["ignored_columns"].items():
         click.echo(f"  left out {col}: {why}")
 
