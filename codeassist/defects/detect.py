@@ -148,12 +148,26 @@ def detect_source(source: str, path: str, options: DetectOptions) -> list[Findin
 
         floor = static_threshold(options)
         kept.extend(f for f in check_semantic(source, path, tree) if f.confidence >= floor)
+    if options.pylint:
+        from codeassist.defects.pylint_engine import check_pylint
+
+        floor = static_threshold(options)
+        kept.extend(f for f in check_pylint(source, path) if f.confidence >= floor)
     if options.learned:
         threshold = learned_threshold(options)
         found = _learned_findings(source, tree, path, options, threshold)
         kept.extend(f for f in found if f.confidence >= threshold)
-    kept.sort(key=lambda f: (f.line, f.column, f.rule_id))
-    return kept
+    return one_per_line(kept)
+
+
+def one_per_line(findings: list[Finding]) -> list[Finding]:
+    """The most confident finding of each line (the first engine's on a tie), by position:
+    two engines that see one bug report it once."""
+    best: dict[int, Finding] = {}
+    for f in findings:
+        if f.line not in best or f.confidence > best[f.line].confidence:
+            best[f.line] = f
+    return sorted(best.values(), key=lambda f: (f.line, f.column, f.rule_id))
 
 
 def detect_paths(
