@@ -99,6 +99,7 @@ def main() -> None:
     parser.add_argument("--min-hits", type=int, default=2)
     parser.add_argument("--max-fixed-per-hit", type=float, default=2.0)
     parser.add_argument("--max-clean", type=float, default=0.1)
+    parser.add_argument("--engines", default="ruff,semantic,pylint")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -129,6 +130,8 @@ def main() -> None:
         ("semantic", _semantic, cases, clean, clean_lines),
         ("pylint", _pylint, pylint_cases, pylint_clean, pylint_clean_lines),
     ):
+        if engine not in args.engines.split(","):
+            continue
         started = time.perf_counter()
         found = run([case_source(c) for c in chosen] + [case_source(c, True) for c in chosen])
         n = len(chosen)
