@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -44,6 +45,15 @@ RUFF_CANDIDATES = (
 # pylint's errors and warnings, less those a function read alone always raises (its imports
 # resolve to nothing) and the pure style or documentation warnings.
 PYLINT_CANDIDATES = ("E", "W")
+# Rules of those families that say how code could read better, not that it behaves wrongly: a
+# finding of theirs on a buggy line means the fix rewrote a line they had flagged, not that they
+# saw the bug. They are measured and listed, never chosen.
+STYLE = re.compile(
+    r"^ruff/(SIM|PERF|FURB|TRY|BLE|FBT|S\d|EXE|PYI|RET50[024-8]|PIE(790|810)|G004|LOG015|"
+    r"RUF(005|010|012|015|022|023|100)|ISC00[23]|PLW(0108|0603))"
+)
+# ruff's reference selection of the issue (``--select F,B,E9,PLE``).
+REFERENCE = ("F", "B", "E9", "PLE")
 PYLINT_LEFT_OUT = {"E0401", "E0611", "W0611", "W0614", "W0401", "W0511", "W1514", "W0107"}
 
 
@@ -65,18 +75,66 @@ def _semantic(sources: list[str]) -> Found:
     return [[(f.line, f.rule_id) for f in check_semantic(s, "case.py")] for s in sources]
 
 
-def per_rule(cases, before: Found, after: Found) -> dict[str, Counter]:
-    """Per rule: hits on buggy lines, fixed files flagged, buggy files flagged."""
-    table: dict[str, Counter] = {}
+def per_rule(cases, before: Found, after: Found) -> dict[str, dict[str, set[int]]]:
+    """Per rule: the cases it hits on a buggy line, whose fixed file it flags, whose buggy
+    file it flags."""
+    table: dict[str, dict[str, set[int]]] = {}
     for k, case in enumerate(cases):
         buggy = {HEADER_LINES + line for line in case.buggy_lines}
-        for rule in {r for line, r in before[k] if line in buggy}:
-            table.setdefault(rule, Counter())["hits"] += 1
-        for rule in {r for _, r in after[k]}:
-            table.setdefault(rule, Counter())["fixed"] += 1
-        for rule in {r for _, r in before[k]}:
-            table.setdefault(rule, Counter())["buggy"] += 1
+        for key, rules in (
+            ("hits", {r for line, r in before[k] if line in buggy}),
+            ("fixed", {r for _, r in after[k]}),
+            ("buggy", {r for _, r in before[k]}),
+        ):
+            for rule in rules:
+                table.setdefault(rule, {"hits": set(), "fixed": set(), "buggy": set()})
+                table[rule][key].add(k)
     return table
+
+
+def greedy(
+    table: dict[str, dict[str, set[int]]],
+    clean: dict[str, float],
+    reference: list[str],
+    n: int,
+    clean_budget: float,
+    min_ratio: float,
+) -> tuple[list[str], dict]:
+    """Rules added one at a time, each the one with the most new hits per new fixed file
+    flagged, while the union stays within both budgets: fixed files flagged <= the reference
+    rules' (ruff's F,B,E9,PLE) + 10% of the cases, clean alarms <= `clean_budget` per 1k lines.
+    A rule joins only with at least 2 new hits and `min_ratio` new hits per new flagged file."""
+    ref_hits = set().union(*(table[r]["hits"] for r in reference if r in table))
+    ref_fixed = set().union(*(table[r]["fixed"] for r in reference if r in table))
+    fixed_budget = len(ref_fixed) + 0.1 * n
+    chosen: list[str] = []
+    hits: set[int] = set()
+    fixed: set[int] = set()
+    spent = 0.0
+    while True:
+        best = None
+        for rule, row in table.items():
+            if rule in chosen or STYLE.match(rule) or clean.get(rule, 0.0) + spent > clean_budget:
+                continue
+            new_hits = len(row["hits"] - hits)
+            new_fixed = len(row["fixed"] - fixed)
+            if new_hits < 2 or len(fixed) + new_fixed > fixed_budget:
+                continue
+            ratio = new_hits / max(new_fixed, 0.5)
+            if ratio >= min_ratio and (best is None or ratio > best[0]):
+                best = (ratio, rule)
+        if best is None:
+            break
+        chosen.append(best[1])
+        hits |= table[best[1]]["hits"]
+        fixed |= table[best[1]]["fixed"]
+        spent += clean.get(best[1], 0.0)
+    summary = {
+        "reference_hits": len(ref_hits), "reference_fixed": len(ref_fixed),
+        "fixed_budget": fixed_budget, "chosen_hits": len(hits), "chosen_fixed": len(fixed),
+        "chosen_clean_per_1k": round(spent, 3),
+    }  # fmt: skip
+    return chosen, summary
 
 
 def clean_rates(files: list[str], found: Found) -> Counter:
@@ -100,6 +158,8 @@ def main() -> None:
     parser.add_argument("--max-fixed-per-hit", type=float, default=2.0)
     parser.add_argument("--max-clean", type=float, default=0.1)
     parser.add_argument("--engines", default="ruff,semantic,pylint")
+    parser.add_argument("--clean-budget", type=float, default=0.5)
+    parser.add_argument("--min-ratio", type=float, default=0.2)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -124,6 +184,7 @@ def main() -> None:
         file=sys.stderr,
     )
     report: dict[str, dict] = {}
+    tables: dict[str, dict] = {}
     pylint_cases = spread(cases, args.pylint_cases)
     for engine, run, chosen, sample, lines in (
         ("ruff", _ruff, cases, clean, clean_lines),
@@ -139,8 +200,9 @@ def main() -> None:
         rates = clean_rates([t for _, t in sample], run([t for _, t in sample]))
         seconds = time.perf_counter() - started
         print(f"{engine}: {n} cases, {seconds:.0f} s", file=sys.stderr)
+        tables[engine] = table
         for rule in set(table) | set(rates):
-            row = table.get(rule, Counter())
+            row = {k: len(v) for k, v in table.get(rule, {}).items()} or Counter()
             report[rule] = {
                 "engine": engine,
                 "cases": n,
@@ -167,8 +229,18 @@ def main() -> None:
                 f"{row['clean_per_1k']:.2f} | {'yes' if keep else ''} |"
             )
     print(f"kept: {', '.join(kept)}")
+    result = {"rules": report, "kept": kept}
+    if "ruff" in tables:
+        table = {**tables["ruff"], **tables.get("semantic", {})}
+        reference = [r for r in tables["ruff"] if r.split("/")[1].startswith(REFERENCE)]
+        clean = {r: row["clean_per_1k"] for r, row in report.items()}
+        chosen, summary = greedy(
+            table, clean, reference, len(cases), args.clean_budget, args.min_ratio
+        )
+        print(f"greedy: {', '.join(chosen)}; {summary}")
+        result.update(greedy=chosen, greedy_summary=summary)
     if args.json:
-        args.json.write_text(json.dumps({"rules": report, "kept": kept}, indent=1))
+        args.json.write_text(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":
