@@ -161,13 +161,17 @@ def detect_source(source: str, path: str, options: DetectOptions) -> list[Findin
 
 
 def one_per_line(findings: list[Finding]) -> list[Finding]:
-    """The most confident finding of each line (the first engine's on a tie), by position:
-    two engines that see one bug report it once."""
+    """Of the rule engines' findings (static, semantic, pylint), the most confident of each
+    line (the first engine's on a tie): two rules that see one bug report it once. The
+    learned detector's findings stay beside them (a bug kind and a proposed fix of its own)."""
     best: dict[int, Finding] = {}
+    learned = []
     for f in findings:
-        if f.line not in best or f.confidence > best[f.line].confidence:
+        if f.engine == "learned":
+            learned.append(f)
+        elif f.line not in best or f.confidence > best[f.line].confidence:
             best[f.line] = f
-    return sorted(best.values(), key=lambda f: (f.line, f.column, f.rule_id))
+    return sorted([*best.values(), *learned], key=lambda f: (f.line, f.column, f.rule_id))
 
 
 def detect_paths(

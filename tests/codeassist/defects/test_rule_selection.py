@@ -80,7 +80,9 @@ def test_one_per_line_keeps_the_most_confident():
     def finding(line: int, rule: str, confidence: float) -> Finding:
         return Finding("a.py", line, 1, rule, "k", "m", confidence, "static")
 
+    learned = Finding("a.py", 3, 1, "learned/x", "k", "m", 0.99, "learned")
     kept = one_per_line(
         [finding(3, "b", 0.8), finding(1, "a", 0.9), finding(3, "c", 0.95), finding(3, "d", 0.7)]
+        + [learned]
     )
-    assert [(f.line, f.rule_id) for f in kept] == [(1, "a"), (3, "c")]
+    assert [(f.line, f.rule_id) for f in kept] == [(1, "a"), (3, "c"), (3, "learned/x")]
