@@ -88,3 +88,15 @@ def test_one_per_line_keeps_the_most_confident():
         + [learned]
     )
     assert [(f.line, f.rule_id) for f in kept] == [(1, "a"), (3, "c"), (3, "learned/x")]
+
+
+def test_pylint_findings_in_sarif_name_pylint_and_validate(tmp_path):
+    from codeassist.defects.pylint_engine import check_pylint
+    from codeassist.defects.sarif import build_sarif, validate_sarif
+
+    (tmp_path / "a.py").write_text(PYLINT_CASE)
+    findings = [f for f in check_pylint(PYLINT_CASE, str(tmp_path / "a.py")) if f.line == 10]
+    document = build_sarif(findings, tmp_path, "0.1.0")
+    validate_sarif(document)
+    (rule,) = document["runs"][0]["tool"]["driver"]["rules"]
+    assert rule["id"] == "pylint/E0602" and rule["shortDescription"]["text"].startswith("pylint")
