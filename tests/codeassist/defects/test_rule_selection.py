@@ -25,6 +25,14 @@ CASES = {
         "def f(x):\n    y = x + 1\n    return x\n",
         "def f(x):\n    y = x + 1\n    return y\n",
     ),
+    "PLW0133": (
+        "def f(x):\n    ValueError(x)\n",
+        "def f(x):\n    raise ValueError(x)\n",
+    ),
+    "LOG014": (
+        "import logging\nlogging.getLogger().error('failed', exc_info=True)\n",
+        "import logging\nlogging.getLogger().error('failed')\n",
+    ),
 }  # fmt: skip
 
 
