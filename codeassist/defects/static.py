@@ -28,8 +28,9 @@ from codeassist.ruff_runner import ruff_binary
 # On real bug fixes (issue 17; `bench/defects_rules.py` on the training and validation
 # repositories' 2,392 fixes, never the test repositories) the rules that hit buggy lines for
 # few flagged fixed files and few alarms on those repositories' released code were raised to
-# the shown tier: F841, B006, B011, PLW0128 and the new RUF071 (`CHOSEN_ON_FIXES`); RUF021 was
-# chosen too and then held back by its alarms on the standard library (below).
+# the shown tier: F841, B006, B011, PLW0128, the new RUF071, PLW0133 and LOG014
+# (`CHOSEN_ON_FIXES`); RUF021 was chosen too and then held back by its alarms on the standard
+# library (below).
 RULE_CONFIDENCE: dict[str, float] = {
     "F821": 0.95,  # undefined name
     "F822": 0.7,  # undefined name in __all__
