@@ -108,3 +108,23 @@ def test_pylint_findings_in_sarif_name_pylint_and_validate(tmp_path):
     validate_sarif(document)
     (rule,) = document["runs"][0]["tool"]["driver"]["rules"]
     assert rule["id"] == "pylint/E0602" and rule["shortDescription"]["text"].startswith("pylint")
+
+
+def test_detect_paths_runs_pylint_once_for_all_files(tmp_path, monkeypatch):
+    from codeassist.defects import pylint_engine
+    from codeassist.defects.detect import detect_paths
+
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text(PYLINT_CASE)
+    runs = []
+    real = pylint_engine.run_pylint
+    monkeypatch.setattr(
+        pylint_engine, "run_pylint", lambda sources, enable: runs.append(1) or real(sources, enable)
+    )
+    options = DetectOptions(static=False, semantic=False, learned=False, pylint=True)
+    findings, _ = detect_paths([tmp_path], options)
+    assert len(runs) == 1
+    assert sorted((f.path.rsplit("/", 1)[-1], f.line, f.rule_id) for f in findings) == [
+        ("a.py", 10, "pylint/E0602"),
+        ("b.py", 10, "pylint/E0602"),
+    ]
