@@ -4,10 +4,11 @@ Each case of the chosen split (the test repositories by default) is checked as t
 own (`fixes.case_source`): the function before its fix and after it. A **hit** is a finding on a
 buggy line of the before version; a **fixed file flagged** is an after version that still gets
 any finding. Every engine sees the very same files in the same run: the suite's static engine
-(ruff's bug rules at the default confidence), the semantic engine, the learned detector, their
-unions (static + semantic + learned is what `detect-defects` shows by default), and for
-reference ruff (``--select F,B,E9,PLE``) and pylint's error checks without the import errors
-(the files stand alone, so every import is unresolved).
+(ruff's bug rules at the default confidence), the semantic engine, the pylint engine's shown
+checks (``pylint-checks``, `pylint_engine`), the learned detector, their unions (static +
+semantic + learned is what `detect-defects` shows by default), and for reference ruff
+(``--select F,B,E9,PLE``) and pylint's error checks without the import errors (the files stand
+alone, so every import is unresolved).
 """
 
 from __future__ import annotations
