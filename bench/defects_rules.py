@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.defects_semantic import _repo_files  # noqa: E402
+from bench.defects_semantic import repo_files  # noqa: E402
 from codeassist.defects.fixes import HEADER_LINES, case_source, load_fixes, spread  # noqa: E402
 from codeassist.defects.fixes_eval import Found, ruff_found  # noqa: E402
 from codeassist.defects.pylint_engine import run_pylint  # noqa: E402
@@ -172,7 +172,7 @@ def main() -> None:
     for repo in repos:
         mirror = args.mirrors / repo.replace("/", "+", 1) / "repo"
         if mirror.exists():
-            files = _repo_files(mirror, args.per_repo, rng)
+            files = repo_files(mirror, args.per_repo, rng)
             clean += files
             pylint_clean += files[: args.pylint_clean_per_repo]
     clean_lines = sum(t.count("\n") for _, t in clean)
