@@ -34,7 +34,7 @@ RUFF_RULES = "F,B,E9,PLE"
 _TEST_PARTS = {"test", "tests", "testing", "docs", "doc", "examples", "benchmarks", "scripts"}
 
 
-def _repo_files(repo: Path, per_repo: int, rng: random.Random) -> list[tuple[str, str]]:
+def repo_files(repo: Path, per_repo: int, rng: random.Random) -> list[tuple[str, str]]:
     names = subprocess.run(
         ["git", "-C", str(repo), "ls-tree", "-r", "--name-only", "HEAD"],
         capture_output=True,
@@ -94,7 +94,7 @@ def main() -> None:
         files: list[Path] = []
         texts: dict[Path, str] = {}
         for repo in repos:
-            for name, text in _repo_files(repo / "repo", args.per_repo, rng):
+            for name, text in repo_files(repo / "repo", args.per_repo, rng):
                 path = Path(tmp) / repo.name / name
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")

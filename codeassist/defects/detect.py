@@ -122,13 +122,17 @@ def _learned_findings(
     return findings
 
 
-def detect_source(source: str, path: str, options: DetectOptions) -> list[Finding]:
+def detect_source(
+    source: str, path: str, options: DetectOptions, pylint_found: list[Finding] | None = None
+) -> list[Finding]:
     """Findings for one file's text, at or above the confidence threshold, by position.
 
     Args:
         source: The file's text.
         path: Name to report.
         options: Engines and threshold.
+        pylint_found: With ``options.pylint``, the pylint engine's findings for this file
+            when already computed (`detect_paths` runs pylint once over all files).
 
     Raises:
         SourceError: the text is not valid Python.
@@ -148,12 +152,31 @@ def detect_source(source: str, path: str, options: DetectOptions) -> list[Findin
 
         floor = static_threshold(options)
         kept.extend(f for f in check_semantic(source, path, tree) if f.confidence >= floor)
+    if options.pylint:
+        from codeassist.defects.pylint_engine import check_pylint
+
+        floor = static_threshold(options)
+        found = check_pylint(source, path) if pylint_found is None else pylint_found
+        kept.extend(f for f in found if f.confidence >= floor)
     if options.learned:
         threshold = learned_threshold(options)
         found = _learned_findings(source, tree, path, options, threshold)
         kept.extend(f for f in found if f.confidence >= threshold)
-    kept.sort(key=lambda f: (f.line, f.column, f.rule_id))
-    return kept
+    return one_per_line(kept)
+
+
+def one_per_line(findings: list[Finding]) -> list[Finding]:
+    """Of the rule engines' findings (static, semantic, pylint), the most confident of each
+    line (the first engine's on a tie): two rules that see one bug report it once. The
+    learned detector's findings stay beside them (a bug kind and a proposed fix of its own)."""
+    best: dict[int, Finding] = {}
+    learned = []
+    for f in findings:
+        if f.engine == "learned":
+            learned.append(f)
+        elif f.line not in best or f.confidence > best[f.line].confidence:
+            best[f.line] = f
+    return sorted([*best.values(), *learned], key=lambda f: (f.line, f.column, f.rule_id))
 
 
 def detect_paths(
@@ -178,17 +201,22 @@ def detect_paths(
     if any(str(p) == "-" for p in paths):
         files.append("-")
     files.extend(discover_files(named, DiscoveryOptions()))
-    progress.stage("detect", total=len(files), unit="files")
+    texts: list[tuple[str, str]] = []
     for item in files:
         if item == "-":
-            source = decode_source((stdin_text or "").encode("utf-8"), "-").text
-            name = "-"
+            texts.append(("-", decode_source((stdin_text or "").encode("utf-8"), "-").text))
         else:
             if not Path(item).exists():
                 raise SourceError(str(item), "no such file or directory")
-            source = read_source(Path(item)).text
-            name = str(item)
-        found = detect_source(source, name, options)
+            texts.append((str(item), read_source(Path(item)).text))
+    pylint_found: list[list[Finding] | None] = [None] * len(texts)
+    if options.pylint and texts:  # one pylint run for all files: it takes seconds to start
+        from codeassist.defects.pylint_engine import check_pylint_files
+
+        pylint_found = list(check_pylint_files([t for _, t in texts], [n for n, _ in texts]))
+    progress.stage("detect", total=len(files), unit="files")
+    for (name, source), from_pylint in zip(texts, pylint_found, strict=True):
+        found = detect_source(source, name, options, from_pylint)
         lines = source.splitlines()
         for f in found:
             if 0 < f.line <= len(lines):

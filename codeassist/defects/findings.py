@@ -80,6 +80,7 @@ class DetectOptions:
         gate: Score a statement's candidate edits in full only where the first pass rates it
             at or above this bug probability (`detector.statement_features`); 0 (the default)
             scores every statement in full.
+        pylint: Run pylint's chosen inference checks (`pylint_engine`; slower than ruff).
     """
 
     static: bool = True
@@ -91,3 +92,4 @@ class DetectOptions:
     max_findings_per_file: int = 20
     threads: int = 1
     gate: float = GATE
+    pylint: bool = False

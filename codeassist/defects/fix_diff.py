@@ -227,10 +227,35 @@ def _bound_names(nodes: list[ast.stmt], nested: bool) -> tuple[set[str], bool]:
     return names, star
 
 
+def _annotation_strings(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Names read inside string annotations (``def f(app: "App")``): a linter resolves them
+    (ruff's F821), and they often name what the module imports under ``if TYPE_CHECKING:``."""
+    annotations: list[ast.expr | None] = []
+    for node in ast.walk(function):  # nested functions' annotations are read too
+        if isinstance(node, ast.arg | ast.AnnAssign):
+            annotations.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            annotations.append(node.returns)
+    names: set[str] = set()
+    for annotation in annotations:
+        for node in ast.walk(annotation) if annotation is not None else ():
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                try:
+                    parsed = ast.parse(node.value.strip(), mode="eval")
+                except (SyntaxError, ValueError):
+                    continue  # a string that is not an annotation: nothing to resolve
+                names.update(n.id for n in ast.walk(parsed) if isinstance(n, ast.Name))
+    return names
+
+
 def _free_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     loaded = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
+    loaded |= _annotation_strings(function)
     bound, _ = _bound_names([*function.body, function.args], nested=True)
-    return loaded - bound - _BUILTINS
+    # The case file defines the function at its top level, so its own name (a recursive call,
+    # or a method calling the module function of the same name) is bound there: importing it
+    # too would be a redefinition (ruff's F811) no one wrote.
+    return loaded - bound - _BUILTINS - {function.name}
 
 
 def _context(tree: ast.Module, function, enclosing: list[ast.AST]) -> set[str]:

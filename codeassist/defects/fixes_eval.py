@@ -4,10 +4,11 @@ Each case of the chosen split (the test repositories by default) is checked as t
 own (`fixes.case_source`): the function before its fix and after it. A **hit** is a finding on a
 buggy line of the before version; a **fixed file flagged** is an after version that still gets
 any finding. Every engine sees the very same files in the same run: the suite's static engine
-(ruff's bug rules at the default confidence), the semantic engine, the learned detector, their
-unions (static + semantic + learned is what `detect-defects` shows by default), and for
-reference ruff (``--select F,B,E9,PLE``) and pylint's error checks without the import errors
-(the files stand alone, so every import is unresolved).
+(ruff's bug rules at the default confidence), the semantic engine, the pylint engine's shown
+checks (``pylint-checks``, `pylint_engine`), the learned detector, their unions (static +
+semantic + learned is what `detect-defects` shows by default), and for reference ruff
+(``--select F,B,E9,PLE``) and pylint's error checks without the import errors (the files stand
+alone, so every import is unresolved).
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ Found = list[list[tuple[int, str]]]
 # Single engines, then combinations (" + ": the union of their findings, as `detect-defects`
 # shows them together; the last combination is its default), then the references.
 ENGINES = (
-    "static", "semantic", "learned", "static + semantic", "static + learned",
-    "static + semantic + learned", "ruff", "pylint",
+    "static", "semantic", "pylint-checks", "learned", "static + semantic",
+    "static + semantic + pylint-checks", "static + learned", "static + semantic + learned",
+    "ruff", "pylint",
 )  # fmt: skip
 RUFF_SELECT = "F,B,E9,PLE"
 # pylint's error checks, less those a function read alone always fails: its imports resolve to
@@ -91,6 +93,18 @@ def semantic_found(sources: list[str]) -> Found:
     ]
 
 
+def pylint_checks_found(sources: list[str]) -> Found:
+    """The suite's pylint engine (`pylint_engine`, ``detect-defects --pylint``): its chosen
+    checks at the default confidence, in one in-process run."""
+    from codeassist.defects.pylint_engine import PYLINT_CONFIDENCE, run_pylint
+    from codeassist.defects.static import STATIC_THRESHOLD
+
+    shown = tuple(
+        c for c, confidence in PYLINT_CONFIDENCE.items() if confidence >= STATIC_THRESHOLD
+    )
+    return [[(m.line, f"pylint/{m.msg_id}") for m in found] for found in run_pylint(sources, shown)]
+
+
 def learned_found(
     sources: list[str], detector_dir: Path | None = None, batch_files: int = 16
 ) -> Found:
@@ -141,13 +155,13 @@ def _run_on_files(
         return found
 
 
-def ruff_found(sources: list[str]) -> Found:
-    """ruff's bug selection (``--select F,B,E9,PLE``), every finding."""
+def ruff_found(sources: list[str], select: str = RUFF_SELECT) -> Found:
+    """ruff's bug selection (``--select F,B,E9,PLE``, or `select`), every finding."""
     from codeassist.defects.static import find_ruff
 
     def command(_: Path, names: list[str]) -> list[str]:
         return [find_ruff(), "check", "--isolated", "--no-cache", "--output-format", "json",
-                "--select", RUFF_SELECT, "--exit-zero", *names]  # fmt: skip
+                "--select", select, "--exit-zero", *names]  # fmt: skip
 
     def parse(done: subprocess.CompletedProcess):
         try:
@@ -214,6 +228,7 @@ def evaluate_fixes(cases: list[FixCase], config: FixesEvalConfig) -> dict:
     runners: dict[str, Callable[[list[str]], Found]] = {
         "static": static_found,
         "semantic": semantic_found,
+        "pylint-checks": pylint_checks_found,
         "learned": lambda s: learned_found(s, config.detector_dir, config.batch_files),
         "ruff": ruff_found,
         "pylint": pylint_found,
@@ -278,7 +293,10 @@ def render_fixes_table(report: dict) -> str:
     ruff = report["engines"].get("ruff")
     if ruff is not None:
         out.append("")
-        for engine in ("static + semantic + learned", "static + semantic", "static + learned"):
+        for engine in (
+            "static + semantic + learned", "static + semantic", "static + learned",
+            "static + semantic + pylint-checks",
+        ):  # fmt: skip
             row = report["engines"].get(engine)
             if row is None:
                 continue

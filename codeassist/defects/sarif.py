@@ -79,6 +79,12 @@ def _rule(rule_id: str, sample: Finding) -> dict[str, Any]:
         )
         tags = ["correctness", "learned", sample.kind]
         precision = "medium"
+    elif sample.engine == "pylint":
+        code = rule_id.split("/", 1)[-1]
+        text = f"pylint {code}: {sample.kind}"
+        full = f"pylint message {code} ({sample.kind}), chosen on real bug fixes."
+        tags = ["correctness", "pylint"]
+        precision = "high" if sample.confidence >= 0.8 else "medium"
     else:
         code = rule_id.split("/", 1)[-1]
         text = f"ruff {code}: {sample.kind}"

@@ -45,6 +45,11 @@ def _version() -> str:
 )
 @click.option("--learned/--no-learned", default=True, help="Run the learned detector.")
 @click.option(
+    "--pylint/--no-pylint",
+    default=False,
+    help="Run pylint's chosen inference checks (no-member, call arguments, ...; slower).",
+)
+@click.option(
     "--threads",
     type=click.IntRange(1),
     default=1,
@@ -58,7 +63,16 @@ def _version() -> str:
 )
 @pass_settings
 def detect_defects(
-    settings: Settings, paths, fmt, min_confidence, static, semantic, learned, threads, source_root
+    settings: Settings,
+    paths,
+    fmt,
+    min_confidence,
+    static,
+    semantic,
+    learned,
+    pylint,
+    threads,
+    source_root,
 ):
     """Find likely bugs in PATHS (files, directories, - for stdin). Exit 1 when any are found."""
     from codeassist.defects.detect import detect_paths
@@ -69,6 +83,7 @@ def detect_defects(
         learned=learned,
         min_confidence=min_confidence,
         threads=threads,
+        pylint=pylint,
     )
     stdin_text = sys.stdin.read() if "-" in paths else None
     progress = command_progress()
@@ -300,7 +315,8 @@ def calibrate_defects(directory, n_files, target):
               help="With --fixes: at most this many cases [all].")  # fmt: skip
 @click.option(
     "--engine", "engines", multiple=True,
-    type=click.Choice(["static", "semantic", "learned", "static + semantic", "static + learned",
+    type=click.Choice(["static", "semantic", "pylint-checks", "learned", "static + semantic",
+                       "static + semantic + pylint-checks", "static + learned",
                        "static + semantic + learned", "ruff", "pylint"]),
     help="With --fixes: engines to run; repeatable [all].",
 )  # fmt: skip

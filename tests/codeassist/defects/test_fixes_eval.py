@@ -27,11 +27,11 @@ CASES = [
         (2,),
         category="wrong_variable",
     ),  # fmt: skip
-    # an unused assignment on the buggy line (ruff's F841; below the suite's default
-    # confidence, a warning for pylint), and an undefined name the fix leaves in place
+    # an unused loop variable on the buggy line (ruff's B007; not among the suite's rules, a
+    # warning for pylint), and an undefined name the fix leaves in place
     _case(
-        "def f(x):\n    y = x\n    return x + missing\n",
-        "def f(x):\n    return x + missing\n",
+        "def f(xs):\n    for x in xs:\n        print(1)\n    return xs + missing\n",
+        "def f(xs):\n    return xs + missing\n",
         (2,),
     ),
     # nothing any engine sees; `math` is the module's and must not count as undefined
@@ -55,7 +55,7 @@ def test_hits_and_flagged_fixed_files_per_engine():
         "pylint": (1, 1),
     }
     assert engines["ruff"]["hit_cases"] == [0, 1]
-    assert engines["ruff"]["hit_rules"] == {"ruff/F821": 1, "ruff/F841": 1}
+    assert engines["ruff"]["hit_rules"] == {"ruff/F821": 1, "ruff/B007": 1}
     assert engines["pylint"]["hit_rules"] == {"pylint/E0602": 1}
     assert report["per_category"]["wrong_variable"] == {
         "cases": 1, "static": 1, "ruff": 1, "pylint": 1,

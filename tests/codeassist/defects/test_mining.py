@@ -179,3 +179,36 @@ def _stand_in(repo: str):
     from types import SimpleNamespace
 
     return SimpleNamespace(repo=repo)
+
+
+TYPED = """\
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shop.models import Basket, Order
+
+
+def walk(node: "Basket", depth: int) -> "list[Order]":
+    if depth > 0:
+        return walk(node.parent, depth - 1)
+    return []
+"""
+
+
+def test_a_case_file_names_string_annotations_and_not_its_own_function(tmp_path: Path):
+    # Two flaws of the first data set: names read only in string annotations (the module
+    # imports them under TYPE_CHECKING) were missing from the context line, so ruff saw them
+    # as undefined (F821); a recursive function imported its own name (F811).
+    change = analyse_change(TYPED, TYPED.replace("depth > 0", "depth >= 0"), DiffLimits())
+    assert change.context == ("Basket", "Order")
+    repo = tmp_path / "typed"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _commit(repo, {"typed.py": TYPED}, "Initial version")
+    _commit(repo, {"typed.py": TYPED.replace("depth > 0", "depth >= 0")}, "Fix wrong depth")
+    (case,) = mine_repository(repo, MineConfig(), name="acme/typed").cases
+    from codeassist.defects.fixes_eval import ruff_found
+
+    fixed = case_source(case, fixed=True)
+    assert fixed.splitlines()[0] == "import Basket, Order"
+    assert ruff_found([fixed]) == [[]]  # the fixed version is clean to ruff

@@ -78,26 +78,29 @@ def test_schema_subset_rejects_absolute_uris(tmp_path):
         validate_sarif(document)
 
 
+REDEFINED = "def f():\n    return 1\n\n\ndef f():\n    return 2\n"
+
+
 def test_low_confidence_rules_shown_only_on_request(tmp_path):
-    # F841 (assigned, never used) is usually deliberate: below the default static threshold.
-    (tmp_path / "unused.py").write_text("def f():\n    value = len([])\n    return 1\n")
-    path = str(tmp_path / "unused.py")
+    # F811 (redefinition of an unused name) is usually deliberate: below the default threshold.
+    (tmp_path / "redefined.py").write_text(REDEFINED)
+    path = str(tmp_path / "redefined.py")
     assert _run([path]).exit_code == 0
     result = _run(["--min-confidence", "0", path])
-    assert result.exit_code == 1 and "ruff/F841" in result.output
+    assert result.exit_code == 1 and "ruff/F811" in result.output
 
 
 def test_default_static_findings_do_not_depend_on_the_learned_part():
     from codeassist.defects.detect import detect_source
     from codeassist.defects.findings import DetectOptions
 
-    source = BUGGY + "def g():\n    unused = 1\n    return 2\n"
+    source = BUGGY + "\n\n" + REDEFINED
     alone = detect_source(source, "a.py", DetectOptions(learned=False))
     with_learned = detect_source(source, "a.py", DetectOptions())
     static_part = [f for f in with_learned if f.engine == "static"]
     assert [f.rule_id for f in static_part] == [f.rule_id for f in alone]
     assert {"ruff/F632", "ruff/F821"} <= {f.rule_id for f in alone}
-    assert "ruff/F841" not in {f.rule_id for f in alone}
+    assert "ruff/F811" not in {f.rule_id for f in alone}
 
 
 @pytest.mark.parametrize(
