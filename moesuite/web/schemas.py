@@ -55,6 +55,28 @@ class TransactionIn(BaseModel):
     device_id: str | None = Field(default=None, max_length=128)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
+    extra: dict[str, str | float | int | bool | None] = Field(
+        default_factory=dict,
+        max_length=64,
+        description="The file's own columns the bundle was trained on, by their column names "
+        "(e.g. a category, a date of birth, coordinates); a bundle that reads a column this "
+        "transaction lacks answers 422 naming it",
+    )
+
+    @field_validator("extra")
+    @classmethod
+    def _extra_columns(
+        cls, value: dict[str, str | float | int | bool | None]
+    ) -> dict[str, str | float | int | bool | None]:
+        # A canonical field sent twice would be ambiguous; long keys or strings are no column.
+        for key, item in value.items():
+            if key in cls.model_fields:
+                raise ValueError(f"{key!r} is a transaction field: send it at the top level")
+            if not key or len(key) > 64:
+                raise ValueError("column names are 1 to 64 characters")
+            if isinstance(item, str) and len(item) > 256:
+                raise ValueError(f"{key!r}: values are at most 256 characters")
+        return value
 
     @field_validator("timestamp")
     @classmethod

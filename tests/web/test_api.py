@@ -283,3 +283,50 @@ def test_docs_page_lists_every_operation_without_any_network_asset(sqlite_web):
             assert f"{method.upper()} {path}" in html
     # Offline sites (no CDN): every script and stylesheet comes from this server.
     assert "https://" not in html and "http://" not in html.replace("http://testserver", "")
+
+
+@pytest.mark.slow
+def test_score_takes_the_files_own_columns_a_bundle_was_trained_on(sqlite_web, tmp_path):
+    """A bundle trained on a file with extra columns (a date of birth, coordinates, a
+    population) scores over the API with them under ``extra``, exactly as `score_one`; without
+    them the answer is a 422 naming the missing column, and a field sent twice is refused."""
+    from fraud.pipeline import score_one
+    from fraud.review.db import get_engine
+    from fraud.training import TrainFraudOptions, train_fraud
+    from moesuite.web.schemas import TransactionIn
+    from tests.fraud.test_file_columns import sparkov_like
+
+    frame = sparkov_like(n=2000, n_customers=60, seed=5)
+    bundle = train_fraud(frame, TrainFraudOptions(seed=0))
+    assert "num_years_since_dob" in bundle.schema.names
+    sqlite_web.app.state.web.bundle_loader = lambda: bundle
+    row = frame.iloc[-1]
+    # Every column of the file beyond the canonical ones, as a backend would send it.
+    canonical = set(TransactionIn.model_fields)
+    extra = {
+        k: (v.item() if hasattr(v, "item") else v)
+        for k, v in row.items()
+        if k not in canonical | {"is_fraud", "label_time"} and v is not None and v == v
+    }
+    assert {"dob", "home_lat", "home_long", "city_pop"} <= set(extra)
+    txn = {
+        k: (v.item() if hasattr(v, "item") else v)
+        for k, v in row.items()
+        if k in canonical and v is not None and v == v
+    }
+    txn |= {"transaction_id": "api-1", "timestamp": row["timestamp"].isoformat()}
+    headers = sqlite_web.auth("score")
+    answer = sqlite_web.client.post("/v1/score", headers=headers, json={**txn, "extra": extra})
+    assert answer.status_code == 200, answer.text
+    expected = score_one({**txn, **extra}, bundle, get_engine(f"sqlite:///{tmp_path / 'x.db'}"))
+    assert answer.json()["score"] == pytest.approx(expected.score, abs=1e-12)
+
+    without = {k: v for k, v in extra.items() if k != "dob"}
+    missing = sqlite_web.client.post(
+        "/v1/score", headers=headers, json={**txn, "transaction_id": "api-2", "extra": without}
+    )
+    assert missing.status_code == 422 and "dob" in missing.json()["error"]["message"]
+    twice = sqlite_web.client.post(
+        "/v1/score", headers=headers, json={**txn, "extra": {**extra, "amount": 1.0}}
+    )
+    assert twice.status_code == 422 and "top level" in twice.text

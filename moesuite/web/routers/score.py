@@ -17,7 +17,8 @@ def score(body: TransactionIn, state: WebState = Depends(web_state)) -> ScoreOut
     case id when it lands in review."""
     from fraud.online import score_transaction
 
-    outcome = score_transaction(body.model_dump(), state.bundle(), state.engine)
+    txn = {**body.extra, **body.model_dump(exclude={"extra"})}
+    outcome = score_transaction(txn, state.bundle(), state.engine)
     decision = outcome.decision
     state.metrics.scores.labels(band=decision.band).inc()
     return ScoreOut(
