@@ -41,7 +41,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the repository first: bench/ (this script's directory, on the path already, for
+# refactor_corpus) has a core_model.py that would shadow the core_model package
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from refactor_corpus import build_corpus, manifest_digest  # noqa: E402
 

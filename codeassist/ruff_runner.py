@@ -78,6 +78,14 @@ RUFF_WHITESPACE_FIXES = (
     "W391",
 )
 
+# The fixes applied although ruff calls some of them unsafe (E711 `is None`, E731 `def`): the
+# gate allows exactly those rewrites. Not W291/W293: ruff marks their fix unsafe only where the
+# whitespace is inside a multi-line string, where removing it changes the string's value (a
+# docstring's is normalised by the formatter instead, and the gate allows that).
+_PROMOTED_FIXES = tuple(
+    c for c in RUFF_FIXES + RUFF_WHITESPACE_FIXES if c not in ("W291", "W293")
+)
+
 # pycodestyle's default ignore list (`codeassist.config.PYCODESTYLE_DEFAULT_IGNORE`), as ruff
 # selectors: the per-pass check counts what the final pycodestyle judge counts.
 _STYLE_IGNORE = "E121,E123,E126,E226,E24,E704,W503,W504"
@@ -165,7 +173,8 @@ def _style_findings(
     first applies the fixes of `RUFF_FIXES` and `RUFF_WHITESPACE_FIXES` (and reports what is
     left after them)."""
     fixing = (
-        ["--fix", "--unsafe-fixes", "--fixable", ",".join(RUFF_FIXES + RUFF_WHITESPACE_FIXES)]
+        ["--fix", "--fixable", ",".join(RUFF_FIXES + RUFF_WHITESPACE_FIXES)]
+        + ["--config", f"lint.extend-safe-fixes = {list(_PROMOTED_FIXES)!r}"]
         if fix
         else []
     )
