@@ -164,6 +164,10 @@ def refactor_stdin(data: bytes, options: RefactorOptions) -> FileOutcome:
 # Files per batch: large enough that ruff's start-up is amortised, small enough that the
 # batches spread over the worker processes and the progress bar moves.
 CHUNK_FILES = 24
+# ... and no smaller than this: a batch split over processes pays each process's ruff start-ups
+# again (each ruff process already uses every core) and the pool's own start; below two such
+# batches (a pre-commit run on a handful of files) one process is faster end to end.
+MIN_CHUNK_FILES = 8
 
 
 def refactor_paths(
@@ -184,7 +188,7 @@ def refactor_paths(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     files = [str(p) for p in discover_files(paths, discovery)]
-    size = max(1, min(CHUNK_FILES, -(-len(files) // max(jobs, 1))))
+    size = max(MIN_CHUNK_FILES, min(CHUNK_FILES, -(-len(files) // max(jobs, 1))))
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
     if len(files) < 20:
         progress = NULL_PROGRESS  # a handful of files (a pre-commit run) finishes at once

@@ -42,6 +42,7 @@ from codeassist.refactor.unfixable import AMBIGUOUS_CODES, split_unfixable
 from codeassist.refactor.verify import check_equivalent, parse_source, pycodestyle_violations
 from codeassist.ruff_runner import (
     NamingFinding,
+    NamingRun,
     StyleFinding,
     fix_and_format,
     fix_named,
@@ -342,7 +343,11 @@ def refactor_many(
     # (the two disagree on a few cases), the fixers run ungated and pycodestyle's own findings
     # are annotated, then it judges again.
     judged: dict[int, list] = {}
+    naming: NamingRun | None = None
     if pep8:
+        # ruff reads the names of the texts as they stand while pycodestyle judges them
+        named = [i for i in live if i not in pipeline.problem]
+        naming = NamingRun([pipeline.current[i] for i in named], [suffixes[i] for i in named])
         judged = {
             i: _judge(pipeline.current[i], options) for i in live if i not in pipeline.problem
         }
@@ -391,8 +396,8 @@ def refactor_many(
             annotated=tuple(added_noqa(texts[i], current)) if i in annotated else (),
             kept=kept,
         )
-    if pep8:
-        _attach_naming(results, suffixes)
+    if naming is not None:
+        _attach_naming(results, suffixes, naming)
     return [r for r in results if r is not None]
 
 
@@ -405,10 +410,23 @@ def _unresolved(text: str, left: list) -> bool:
     return bool(left) and bool(split_unfixable(text, left)[1])
 
 
-def _attach_naming(results: list[RefactorResult | None], suffixes: list[str]) -> None:
+def _attach_naming(
+    results: list[RefactorResult | None], suffixes: list[str], early: NamingRun
+) -> None:
+    """pep8-naming findings on each output: those of the ``early`` run where it read the
+    output's text, a second ruff process for the others (refused or re-fixed sources)."""
+    by_text: dict[str, list] = dict(zip(early.sources, early.result(), strict=True))
     idx = [i for i, r in enumerate(results) if r is not None and r.status != "error"]
-    found = naming_findings([results[i].output for i in idx], [suffixes[i] for i in idx])
-    for i, findings in zip(idx, found, strict=True):
+    texts = {i: results[i].output.replace("\r\n", "\n") for i in idx}
+    late = [i for i in idx if texts[i] not in by_text]
+    for i, findings in zip(
+        late,
+        naming_findings([results[i].output for i in late], [suffixes[i] for i in late]),
+        strict=True,
+    ):
+        by_text[texts[i]] = findings
+    for i in idx:
+        findings = by_text[texts[i]]
         if findings:
             results[i] = dataclasses.replace(results[i], naming=tuple(findings))
 
