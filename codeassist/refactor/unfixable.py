@@ -30,7 +30,13 @@ AMBIGUOUS_CODES = ("E741", "E742", "E743")
 # pycodestyle's physical-line checks that read a string's content when run on its lines
 STRING_CONTENT_CODES = ("W291", "W293", "W191", "E101")
 _IN_STRING = "inside a multi-line string (not a docstring): part of the string's value"
+_AFTER_STRING = (
+    "pycodestyle's E101 after a string with tab-indented content (the line itself is "
+    "indented consistently)"
+)
 _NAME = re.compile(r"'(\w+)'")
+_TRAILING_CODES = ("W291", "W293")
+_INDENT_CODES = ("W191", "E101")
 
 
 # a line that ends in whitespace (the cheap test before tokenizing)
@@ -62,9 +68,13 @@ def _docstring_rows(tree: ast.AST) -> set[tuple[int, int]]:
     return rows
 
 
-def string_content_rows(source: str, tree: ast.AST | None = None) -> set[int]:
+def string_content_rows(
+    source: str, tree: ast.AST | None = None, leading: bool = False
+) -> set[int]:
     """Rows (1-based) whose end lies inside a multi-line string literal other than a
-    docstring: every row of such a token but its last, as pycodestyle checks them."""
+    docstring: every row of such a token but its last, as pycodestyle checks them. With
+    ``leading``, the rows whose *start* lies inside one (every row but its first): where a
+    finding about indentation (W191, E101) reads the string's content."""
     tree = tree if tree is not None else ast.parse(source)
     docstrings = _docstring_rows(tree)
     fstring_end = getattr(tokenize, "FSTRING_END", None)  # Python 3.12+: f-strings split up
@@ -82,7 +92,7 @@ def string_content_rows(source: str, tree: ast.AST | None = None) -> set[int]:
         else:
             continue
         if (first, last) not in docstrings:
-            rows.update(range(first, last))
+            rows.update(range(first + 1, last + 1) if leading else range(first, last))
     return rows
 
 
@@ -142,6 +152,33 @@ def _why_not_renamed(tree: ast.AST, v: Violation) -> str:
     return f"'{name}' is declared global or nonlocal"
 
 
+def _indentation_in_strings(
+    source: str, tree: ast.AST, found: Sequence[Violation]
+) -> list[tuple[Violation, str]]:
+    """W191/E101 about a string's content. pycodestyle also reports E101 on the first line
+    after a string whose lines it found mixed: after each E101 it takes the offending line's
+    indentation character as the file's, so a correctly indented line below is "mixed"; that
+    finding is kept too when the line is indented with the file's own character alone."""
+    rows = string_content_rows(source, tree, leading=True)
+    lines = source.split("\n")
+    own = next((line[:1] for line in lines if line[:1] in (" ", "\t")), " ")
+    kept: list[tuple[Violation, str]] = []
+    after_string = False
+    for v in sorted(found, key=lambda v: v.line):
+        if v.code not in _INDENT_CODES:
+            continue
+        if v.line in rows:
+            kept.append((v, _IN_STRING))
+            after_string = v.code == "E101" or after_string
+        elif v.code == "E101" and after_string:
+            line = lines[v.line - 1]
+            indent = line[: len(line) - len(line.lstrip())]
+            if indent and set(indent) == {own}:
+                kept.append((v, _AFTER_STRING))
+            after_string = False
+    return kept
+
+
 def split_unfixable(
     source: str, left: Sequence[Violation]
 ) -> tuple[tuple[str, ...], list[Violation]]:
@@ -159,7 +196,9 @@ def split_unfixable(
         why_at = dict(plan_renames(tree)[1])
         kept += [(v, why_at.get(v.line) or _why_not_renamed(tree, v)) for v in names]
     rows = string_content_rows(source, tree) if in_strings or _TRAILING.search(source) else set()
-    kept += [(v, _IN_STRING) for v in in_strings if v.line in rows]
+    kept += [(v, _IN_STRING) for v in in_strings if v.code in _TRAILING_CODES and v.line in rows]
+    if any(v.code in _INDENT_CODES for v in in_strings):
+        kept += _indentation_in_strings(source, tree, in_strings)
     named = {(v.line, v.code) for v, _ in kept}
     kept_ids = {id(v) for v, _ in kept}
     kept += [

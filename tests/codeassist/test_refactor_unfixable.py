@@ -71,6 +71,26 @@ def _value_of_text(source: str) -> str:
     raise AssertionError("no text assignment")
 
 
+def test_tabs_inside_a_string_are_kept_and_the_rest_fixed():
+    # fontTools' cff.py: a string statement (not a docstring) whose lines are tab-indented;
+    # pycodestyle names W191/E101 inside it and E101 on the next, correctly indented line.
+    source = (
+        "def f(values):\n"
+        "    x=1\n"
+        '    """\n'
+        "\t\tRow 0 holds the first value.\n"
+        '\t\t"""\n'
+        "    return values\n"
+    )
+    result = refactor_source(source, RefactorOptions(), "t.py")
+    assert result.status == "changed", result.reason
+    assert "    x = 1\n" in result.output and "\t\tRow 0" in result.output
+    kept = [k.split(" ", 2)[:2] for k in result.kept]
+    assert kept == [["4:1", "W191"], ["4:1", "E101"], ["5:1", "W191"], ["6:1", "E101"]]
+    assert "after a string with tab-indented content" in result.kept[-1]
+    assert compiles_the_same(source, result.output)
+
+
 def test_string_content_rows_leave_out_docstrings_and_last_lines():
     source = 'def f():\n    """a  \n    b"""\n    return """x  \ny  \nz"""  \n'
     assert string_content_rows(source) == {4, 5}
