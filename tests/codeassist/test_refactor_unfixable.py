@@ -97,8 +97,8 @@ def test_string_content_rows_leave_out_docstrings_and_last_lines():
 
 
 def test_trailing_whitespace_hidden_by_a_noqa_is_still_reported():
-    # pycodestyle skips every physical check of a string whose last line has "# noqa"
-    source = 'X = """a  \nb"""  # noqa: E501\n'
+    # pycodestyle skips every physical check of a string whose last line has a noqa comment
+    source = 'X = """a  \nb"""  # ' + "noqa: E501\n"
     result = refactor_source(source, RefactorOptions(), "t.py")
     assert result.status == "unchanged", result.reason
     assert [k.split(" ", 2)[:2] for k in result.kept] == [["1:9", "W291"]]
