@@ -3,6 +3,8 @@
 - ``messy``: the installed files with the most pycodestyle violations per line
   (`bench/refactor_corpus.py`, rebuilt from this machine's packages; ``--manifest`` reuses a
   saved selection after checking every file's SHA-256);
+- ``sparse``: old code with a *few* violations, installed files with 0.01-0.05 of them per
+  line (``--density``; `bench/refactor_corpus.py`; ``--sparse-manifest`` reuses a selection);
 - ``stdlib``: a seeded sample of the standard library (``--files 0``: all of it).
 
 Every tool works on its own temporary copy of the files (nothing installed is modified), run the
@@ -13,7 +15,10 @@ or the syntax tree changed beyond the gate's named rewrites), pycodestyle violat
 idempotent (a second run of the same tool over its own output changes no file), and diff lines
 changed (``-`` and ``+`` lines of a unified diff) per violation fixed.
 
-Usage: OMP_NUM_THREADS=1 .venv/bin/python bench/refactor.py [--corpus messy|stdlib|both]
+For moesuite the table also counts the findings it reports as kept (no behaviour-preserving
+fix: `codeassist.refactor.unfixable`) and the violations left outside them, the issue's goal.
+
+Usage: OMP_NUM_THREADS=1 .venv/bin/python bench/refactor.py [--corpus messy,sparse,stdlib]
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import io
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -41,9 +47,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the repository first: bench/ (this script's directory, on the path already, for
+# refactor_corpus) has a core_model.py that would shadow the core_model package
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from refactor_corpus import build_corpus, manifest_digest  # noqa: E402
+from refactor_corpus import build_corpus, manifest_digest, parse_density  # noqa: E402
 
 from codeassist.config import DiscoveryOptions, RefactorOptions  # noqa: E402
 from codeassist.refactor.files import refactor_paths  # noqa: E402
@@ -93,13 +101,13 @@ def _changed_lines(before: str, after: str) -> int:
     return sum(1 for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---")))
 
 
-def _score_one(pair: tuple[str, str | None]) -> tuple[bool, collections.Counter, int]:
+def _score_one(pair: tuple[str, str | None]) -> tuple[bool, list[tuple[int, str]], int]:
     src, out = pair
     if out is None:  # the tool wrote bytes its own coding cookie does not decode
-        return True, collections.Counter(), 0
+        return True, [], 0
     broken = not check_equivalent(src, out).equal
-    codes = collections.Counter(v.code for v in pycodestyle_violations(out, 79))
-    return broken, codes, _changed_lines(src, out)
+    left = [(v.line, v.code) for v in pycodestyle_violations(out, 79)]
+    return broken, left, _changed_lines(src, out)
 
 
 def _violations(text: str) -> collections.Counter:
@@ -114,19 +122,42 @@ class Row:
     left: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     changed_lines: int = 0
     not_idempotent: int = 0
+    kept: int = -1  # findings reported as having no behaviour-preserving fix (ours only)
+    unexplained: int = -1  # violations left that are not among them (ours only)
 
 
-def _score(row: Row, texts: list[str], paths: list[Path], pool: ProcessPoolExecutor) -> None:
+def _kept_at(report: object) -> dict[str, set[tuple[int, str]]]:
+    """(line, code) of each finding a moesuite report keeps, by path."""
+    kept: dict[str, set[tuple[int, str]]] = {}
+    for outcome in getattr(report, "outcomes", ()):
+        for entry in outcome.kept:
+            where, code = entry.split(" ", 2)[:2]
+            kept.setdefault(outcome.path, set()).add((int(where.split(":")[0]), code))
+    return kept
+
+
+def _score(
+    row: Row,
+    texts: list[str],
+    paths: list[Path],
+    pool: ProcessPoolExecutor,
+    kept: dict[str, set[tuple[int, str]]] | None,
+) -> None:
     outs: list[str | None] = []
     for p in paths:
         try:
             outs.append(_decode(p.read_bytes()))
         except (UnicodeDecodeError, SyntaxError, LookupError):
             outs.append(None)
-    for broken, codes, changed in pool.map(_score_one, zip(texts, outs, strict=True), chunksize=4):
+    if kept is not None:
+        row.kept, row.unexplained = sum(len(k) for k in kept.values()), 0
+    scored = pool.map(_score_one, zip(texts, outs, strict=True), chunksize=4)
+    for path, (broken, left, changed) in zip(paths, scored, strict=True):
         row.broken += broken
-        row.left.update(codes)
+        row.left.update(code for _, code in left)
         row.changed_lines += changed
+        if kept is not None:
+            row.unexplained += sum(v not in kept.get(str(path), set()) for v in left)
 
 
 def _rerun_changes(run: Callable[[Path], None], paths: list[Path], scratch: Path) -> int:
@@ -141,10 +172,10 @@ def _bin(name: str) -> str:
     return shutil.which(name) or str(Path(sys.executable).parent / name)
 
 
-def _tools(args: argparse.Namespace) -> list[tuple[str, Callable[[Path], None]]]:
-    def ours(options: RefactorOptions) -> Callable[[Path], None]:
-        def run(root: Path) -> None:
-            refactor_paths(
+def _tools(args: argparse.Namespace) -> list[tuple[str, Callable[[Path], object]]]:
+    def ours(options: RefactorOptions) -> Callable[[Path], object]:
+        def run(root: Path) -> object:
+            return refactor_paths(
                 [root],
                 options,
                 DiscoveryOptions(respect_gitignore=False),
@@ -188,22 +219,24 @@ def _tools(args: argparse.Namespace) -> list[tuple[str, Callable[[Path], None]]]
     return tools
 
 
-def _messy(args: argparse.Namespace) -> tuple[list[bytes], str]:
-    if args.manifest and args.manifest.is_file():
-        data = json.loads(args.manifest.read_text(encoding="utf-8"))
+def _installed(
+    args: argparse.Namespace, manifest: Path | None, density: tuple[float, float] | None
+) -> tuple[list[bytes], str]:
+    if manifest and manifest.is_file():
+        data = json.loads(manifest.read_text(encoding="utf-8"))
         files = [Path(e["path"]) for e in data["files"]]
         sources = [p.read_bytes() for p in files]
         for raw, e in zip(sources, data["files"], strict=True):
             if hashlib.sha256(raw).hexdigest() != e["sha256"]:
                 raise SystemExit(f"{e['path']}: changed since the manifest; rebuild it")
-        return sources, f"manifest {args.manifest}, digest {data['digest'][:16]}"
-    entries = build_corpus(args.messy_files)
-    if args.manifest:
+        return sources, f"manifest {manifest}, digest {data['digest'][:16]}"
+    entries = build_corpus(args.messy_files, density=density)
+    if manifest:
         payload = {
             "digest": manifest_digest(entries),
             "files": [dataclasses.asdict(e) for e in entries],
         }
-        args.manifest.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        manifest.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
     sources = _load([Path(e.path) for e in entries])
     return sources, f"rebuilt, digest {manifest_digest(entries)[:16]}"
 
@@ -227,9 +260,10 @@ def run_corpus(name: str, sources: list[bytes], label: str, args: argparse.Names
             for i, (tool, run) in enumerate(_tools(args)):
                 paths = _copy(sources, Path(tmp) / f"t{i}")
                 t0 = time.perf_counter()
-                run(paths[0].parent)
+                report = run(paths[0].parent)
                 row = Row(tool, time.perf_counter() - t0)
-                _score(row, texts, paths, pool)
+                kept = _kept_at(report) if tool.startswith("moesuite") else None
+                _score(row, texts, paths, pool, kept)
                 if args.idempotence or tool.startswith("moesuite"):
                     row.not_idempotent = _rerun_changes(run, paths, Path(tmp) / f"t{i}-again")
                 else:
@@ -243,9 +277,10 @@ def run_corpus(name: str, sources: list[bytes], label: str, args: argparse.Names
     baseline = next(r for r in rows if r.name.startswith("autopep8"))
     print(
         f"\n| tool | seconds | files/s | vs {baseline.name} | broken | violations left "
-        "| of which E741-E743 | not idempotent | diff lines per violation fixed |"
+        "| of which E741-E743 | kept as unfixable (reported) | left outside the kept "
+        "| not idempotent | diff lines per violation fixed |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         top = ", ".join(f"{c} {k}" for c, k in r.left.most_common(3))
         left = sum(r.left.values())
@@ -255,30 +290,42 @@ def run_corpus(name: str, sources: list[bytes], label: str, args: argparse.Names
             f"| {r.name} | {r.seconds:.1f} | {n / r.seconds:.1f} | "
             f"{baseline.seconds / r.seconds:.1f}x | {r.broken} | {left}"
             f"{f' ({top})' if left else ''} | {sum(r.left[c] for c in AMBIGUOUS)} | "
+            f"{r.kept if r.kept >= 0 else '—'} | "
+            f"{r.unexplained if r.unexplained >= 0 else '—'} | "
             f"{r.not_idempotent if r.not_idempotent >= 0 else 'not run'} | "
             f"{per_fix} ({r.changed_lines} lines) |"
         )
 
 
+def _timed_cli(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process and its children) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, capture_output=True, check=False, env=env)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
 def precommit(args: argparse.Namespace) -> None:
     """The pre-commit path: ``moesuite refactor --check`` on a handful of files, end to end
-    (a fresh interpreter: imports, CLI, engine), best of 3, and the engine alone in-process."""
+    (a fresh interpreter: imports, CLI, engine), best of 3, and the engine alone in-process.
+
+    End to end twice: as this environment runs Python (it may set PYTHONDONTWRITEBYTECODE,
+    so the project's modules are compiled on every start), and with a bytecode cache (a
+    private PYTHONPYCACHEPREFIX, warmed by one run first), as an installed package runs."""
     root = Path(__file__).resolve().parent.parent
     files = sorted(str(p) for p in (root / "codeassist" / "refactor").glob("*.py"))[
         : args.precommit
     ]
+    cmd = [sys.executable, str(root / "cli.py"), "refactor", "--check", "--line-length", "100"]
     env = {**os.environ, "PYTHONPATH": str(root), "MOESUITE_HOME": tempfile.mkdtemp()}
-    walls = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        subprocess.run(
-            [sys.executable, str(root / "cli.py"), "refactor", "--check", "--line-length", "100"]
-            + files,
-            capture_output=True,
-            check=False,
-            env=env,
-        )
-        walls.append(time.perf_counter() - t0)
+    cached = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    cached["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp()
+    _timed_cli(cmd + files, cached)  # warms the cache
+    runs = {"as run here": env, "bytecode cached": cached}
+    timings = {label: [_timed_cli(cmd + files, e) for _ in range(3)] for label, e in runs.items()}
     engine = []
     for _ in range(3):
         t0 = time.perf_counter()
@@ -295,15 +342,35 @@ def precommit(args: argparse.Namespace) -> None:
         f"\n### pre-commit path: `refactor --check` on {len(files)} files of codeassist/refactor/"
     )
     print(f"load average (1 min): {os.getloadavg()[0]:.2f}")
-    print(f"end to end (fresh interpreter), best of 3: {min(walls):.2f} s")
+    dont_write = os.environ.get("PYTHONDONTWRITEBYTECODE", "unset")
+    for label, runs_ in timings.items():
+        wall, cpu = min(runs_)
+        note = f" (PYTHONDONTWRITEBYTECODE={dont_write})" if label == "as run here" else ""
+        print(
+            f"end to end (fresh interpreter, {label}{note}), best of 3: {wall:.2f} s wall, "
+            f"{cpu:.2f} s CPU"
+        )
     print(f"engine alone (refactor_paths, imports done), best of 3: {min(engine):.2f} s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--corpus", choices=["messy", "stdlib", "both", "none"], default="both")
-    parser.add_argument("--messy-files", type=int, default=50)
+    parser.add_argument(
+        "--corpus",
+        default="messy,sparse,stdlib",
+        help="comma-separated: messy, sparse, stdlib (both = messy,stdlib; none)",
+    )
+    parser.add_argument("--messy-files", type=int, default=50, help="files per installed corpus")
     parser.add_argument("--manifest", type=Path, help="messy corpus manifest: reused if present")
+    parser.add_argument(
+        "--sparse-manifest", type=Path, help="sparse corpus manifest: reused if present"
+    )
+    parser.add_argument(
+        "--density",
+        type=parse_density,
+        default=(0.01, 0.05),
+        help="LOW,HIGH violations per line of the sparse corpus",
+    )
     parser.add_argument("--files", type=int, default=100, help="stdlib sample size (0 = all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -322,9 +389,16 @@ def main() -> None:
     parser.add_argument("--precommit", type=int, default=0, help="also time --check on N files")
     args = parser.parse_args()
     print("command: OMP_NUM_THREADS=1 " + " ".join([sys.executable, *sys.argv]))
-    if args.corpus in ("messy", "both"):
-        run_corpus("messy corpus", *_messy(args), args)
-    if args.corpus in ("stdlib", "both"):
+    corpora = set(args.corpus.replace("both", "messy,stdlib").split(","))
+    if corpora - {"messy", "sparse", "stdlib", "none"}:
+        raise SystemExit(f"--corpus: unknown {sorted(corpora)} (messy, sparse, stdlib, none)")
+    if "messy" in corpora:
+        run_corpus("messy corpus", *_installed(args, args.manifest, None), args)
+    if "sparse" in corpora:
+        low, high = args.density
+        name = f"sparse corpus ({low}-{high} violations per line)"
+        run_corpus(name, *_installed(args, args.sparse_manifest, args.density), args)
+    if "stdlib" in corpora:
         run_corpus("stdlib sample", *_stdlib(args), args)
     if args.precommit:
         precommit(args)

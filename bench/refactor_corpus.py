@@ -10,7 +10,13 @@ by the benchmark. Left out, because no one formats them by hand: generated files
 identical files installed twice count once. The selection is a pure function of the installed
 files: the manifest (paths, sizes, SHA-256) and its digest say which files a run used.
 
-Usage: .venv/bin/python bench/refactor_corpus.py [--files 50] [--manifest out.json]
+``--density LOW,HIGH`` builds the other corpus of issue 20, old code with a *few* violations:
+files whose ruff-ranked violations per line lie in [LOW, HIGH), taken in the order of their
+content's SHA-256 (a spread over the band that depends only on the files, not on how messy
+each is), with the same exclusions and per-package cap.
+
+Usage: .venv/bin/python bench/refactor_corpus.py [--files 50] [--density 0.01,0.05]
+    [--manifest out.json]
 """
 
 from __future__ import annotations
@@ -124,8 +130,11 @@ def build_corpus(
     per_package: int = 2,
     roots: list[Path] | None = None,
     ruff: str | None = None,
+    density: tuple[float, float] | None = None,
 ) -> list[CorpusEntry]:
-    """The ``files`` messiest eligible files, most violations per line first (ties by path)."""
+    """The ``files`` messiest eligible files, most violations per line first (ties by path);
+    with ``density`` (low, high), eligible files with low <= violations per line < high, in
+    the order of their content's SHA-256."""
     roots = roots or candidate_roots()
     ruff = ruff or str(Path(sys.executable).with_name("ruff"))
     counts = rank_by_ruff(roots, ruff)
@@ -142,7 +151,12 @@ def build_corpus(
         lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
         if not min_lines <= lines <= max_lines:
             continue
-        ranked.append((-found / lines, name, found, lines, raw))
+        if density is not None:
+            if not density[0] <= found / lines < density[1]:
+                continue
+            ranked.append((hashlib.sha256(raw).hexdigest(), name, found, lines, raw))
+        else:
+            ranked.append((-found / lines, name, found, lines, raw))
     ranked.sort(key=lambda r: (r[0], r[1]))
     chosen: list[CorpusEntry] = []
     seen: set[str | tuple[str, ...]] = set()
@@ -168,12 +182,26 @@ def manifest_digest(entries: list[CorpusEntry]) -> str:
     return hashlib.sha256("".join(e.sha256 for e in entries).encode()).hexdigest()
 
 
+def parse_density(text: str) -> tuple[float, float]:
+    """``"0.01,0.05"`` -> (0.01, 0.05)."""
+    try:
+        low, high = (float(x) for x in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--density wants LOW,HIGH, got {text!r}") from exc
+    if not 0 <= low < high:
+        raise argparse.ArgumentTypeError(f"--density: need 0 <= LOW < HIGH, got {text!r}")
+    return low, high
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=50)
     parser.add_argument("--manifest", type=Path, help="write the manifest (JSON) here")
+    parser.add_argument(
+        "--density", type=parse_density, help="LOW,HIGH violations per line (a sparse corpus)"
+    )
     args = parser.parse_args()
-    entries = build_corpus(args.files)
+    entries = build_corpus(args.files, density=args.density)
     for e in entries:
         print(f"{e.ruff_violations / e.lines:5.2f} {e.ruff_violations:5d} {e.lines:5d} {e.path}")
     print(

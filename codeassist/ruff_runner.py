@@ -78,6 +78,12 @@ RUFF_WHITESPACE_FIXES = (
     "W391",
 )
 
+# The fixes applied although ruff calls some of them unsafe (E711 `is None`, E731 `def`): the
+# gate allows exactly those rewrites. Not W291/W293: ruff marks their fix unsafe only where the
+# whitespace is inside a multi-line string, where removing it changes the string's value (a
+# docstring's is normalised by the formatter instead, and the gate allows that).
+_PROMOTED_FIXES = tuple(c for c in RUFF_FIXES + RUFF_WHITESPACE_FIXES if c not in ("W291", "W293"))
+
 # pycodestyle's default ignore list (`codeassist.config.PYCODESTYLE_DEFAULT_IGNORE`), as ruff
 # selectors: the per-pass check counts what the final pycodestyle judge counts.
 _STYLE_IGNORE = "E121,E123,E126,E226,E24,E704,W503,W504"
@@ -165,7 +171,8 @@ def _style_findings(
     first applies the fixes of `RUFF_FIXES` and `RUFF_WHITESPACE_FIXES` (and reports what is
     left after them)."""
     fixing = (
-        ["--fix", "--unsafe-fixes", "--fixable", ",".join(RUFF_FIXES + RUFF_WHITESPACE_FIXES)]
+        ["--fix", "--fixable", ",".join(RUFF_FIXES + RUFF_WHITESPACE_FIXES)]
+        + ["--config", f"lint.extend-safe-fixes = {list(_PROMOTED_FIXES)!r}"]
         if fix
         else []
     )
@@ -279,46 +286,58 @@ def fix_and_format(
         batch.close()
 
 
-def naming_findings(sources: Sequence[str], suffixes: Sequence[str]) -> list[list[NamingFinding]]:
-    """pep8-naming findings (ruff's N rules, all of them) for each source."""
-    found: list[list[NamingFinding]] = [[] for _ in sources]
-    if not sources:
-        return found
-    batch = _Batch(sources, suffixes)
-    try:
-        result = _run(
-            [
-                "check",
-                "--isolated",
-                "--no-cache",
-                "--select",
-                "N",
-                "--exit-zero",
-                "--output-format",
-                "json",
-                ".",
-            ],
-            batch.root,
-        )
+_NAMING_ARGS = ["check", "--isolated", "--no-cache", "--select", "N", "--exit-zero"]
+_NAMING_ARGS += ["--output-format", "json", "."]
+
+
+class NamingRun:
+    """pep8-naming findings (ruff's N rules, all of them) for each source, from a ruff
+    process started at once and read by `result`: the caller does other work meanwhile
+    (the refactor pipeline runs its pycodestyle judge while ruff looks at names)."""
+
+    def __init__(self, sources: Sequence[str], suffixes: Sequence[str]) -> None:
+        self.sources = list(sources)
+        self._batch = _Batch(sources, suffixes) if sources else None
+        self._process: subprocess.Popen | None = None
+        if self._batch is not None:
+            try:
+                self._process = subprocess.Popen(
+                    [ruff_binary(), *_NAMING_ARGS],
+                    cwd=self._batch.root,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    encoding="utf-8",
+                )
+            except OSError as exc:
+                self._batch.close()
+                raise FormatterError(f"cannot run ruff: {exc}") from exc
+
+    def result(self) -> list[list[NamingFinding]]:
+        found: list[list[NamingFinding]] = [[] for _ in self.sources]
+        if self._batch is None or self._process is None:
+            return found
         try:
-            items = json.loads(result.stdout or "[]")
+            stdout, _ = self._process.communicate()
+            items = json.loads(stdout or "[]")
         except json.JSONDecodeError as exc:
             raise FormatterError(f"ruff check --select N: unreadable output: {exc}") from exc
-        index = {name: i for i, name in enumerate(batch.names)}
+        finally:
+            self._batch.close()
+        index = {name: i for i, name in enumerate(self._batch.names)}
         for item in items:
             i = index.get(Path(item["filename"]).name)
             if i is None or not item.get("code"):
                 continue
+            location = item["location"]
             found[i].append(
-                NamingFinding(
-                    item["location"]["row"],
-                    item["location"]["column"],
-                    item["code"],
-                    item["message"],
-                )
+                NamingFinding(location["row"], location["column"], item["code"], item["message"])
             )
         for findings in found:
             findings.sort(key=lambda f: (f.line, f.column))
         return found
-    finally:
-        batch.close()
+
+
+def naming_findings(sources: Sequence[str], suffixes: Sequence[str]) -> list[list[NamingFinding]]:
+    """pep8-naming findings (ruff's N rules, all of them) for each source."""
+    return NamingRun(sources, suffixes).result()

@@ -20,6 +20,7 @@ from codeassist.files import (
 )
 from codeassist.refactor.errors import SourceParseError
 from codeassist.refactor.pipeline import RefactorResult, refactor_many, refactor_source
+from codeassist.refactor.unfixable import AMBIGUOUS_CODES
 from core_model.progress import NULL_PROGRESS, Progress
 
 MODES = ("diff", "check", "write")
@@ -40,7 +41,12 @@ class FileOutcome:
     output: str | None = None  # the new text for stdin input
     annotated: tuple[tuple[int, str], ...] = ()  # (line, code) given a noqa comment
     naming: tuple[str, ...] = ()  # pep8-naming findings, "line:col CODE message"
-    kept_names: tuple[str, ...] = ()  # E741-E743 with no safe rename, and why
+    kept: tuple[str, ...] = ()  # findings no behaviour-preserving fix removes, and why
+
+    @property
+    def kept_names(self) -> tuple[str, ...]:
+        """The ambiguous names (E741-E743) among ``kept``."""
+        return tuple(k for k in self.kept if k.split(" ", 2)[1] in AMBIGUOUS_CODES)
 
     def to_dict(self) -> dict:
         return {
@@ -51,6 +57,7 @@ class FileOutcome:
             "rewrites": [{"name": n, "sites": c} for n, c in self.rewrites],
             "noqa_added": [{"line": line, "code": code} for line, code in self.annotated],
             "naming": list(self.naming),
+            "violations_kept": list(self.kept),
             "ambiguous_names_kept": list(self.kept_names),
             "complexity_over_target": [
                 {"function": n, "line": line, "complexity": c} for n, line, c in self.over_target
@@ -101,7 +108,7 @@ def _outcome(source: SourceFile, result: RefactorResult) -> FileOutcome:
         output=result.output,
         annotated=result.annotated,
         naming=tuple(map(str, result.naming)),
-        kept_names=result.kept_names,
+        kept=result.kept,
     )
 
 
@@ -157,7 +164,10 @@ def refactor_stdin(data: bytes, options: RefactorOptions) -> FileOutcome:
 # Files per batch: large enough that ruff's start-up is amortised, small enough that the
 # batches spread over the worker processes and the progress bar moves.
 CHUNK_FILES = 24
-
+# ... and no smaller than this: a batch split over processes pays each process's ruff start-ups
+# again (each ruff process already uses every core) and the pool's own start; below two such
+# batches (a pre-commit run on a handful of files) one process is faster end to end.
+MIN_CHUNK_FILES = 8
 
 
 def refactor_paths(
@@ -178,7 +188,7 @@ def refactor_paths(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     files = [str(p) for p in discover_files(paths, discovery)]
-    size = max(1, min(CHUNK_FILES, -(-len(files) // max(jobs, 1))))
+    size = max(MIN_CHUNK_FILES, min(CHUNK_FILES, -(-len(files) // max(jobs, 1))))
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
     if len(files) < 20:
         progress = NULL_PROGRESS  # a handful of files (a pre-commit run) finishes at once

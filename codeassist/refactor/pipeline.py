@@ -13,6 +13,9 @@ pycodestyle finds nothing — after ``# noqa`` for the few codes that have no be
 fix (`.noqa`; ``add_noqa=False`` turns it off), and except ambiguous names that no
 rename can safely fix (a parameter, a global), which are reported. A source that fails any
 check is returned unchanged with the reason. pep8-naming findings are reported, never fixed.
+The same goes for what no behaviour-preserving rewrite can remove (`.unfixable`: ambiguous
+names no rename can safely fix, whitespace inside a multi-line string literal): the file gets
+every other fix, and those findings are listed with the reason.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import PurePath
 from codeassist.config import RefactorOptions
 from codeassist.refactor.complexity import FunctionComplexity, function_complexities
 from codeassist.refactor.errors import FormatterError, SourceParseError
+from codeassist.refactor.indent import fix_bracket_comments
 from codeassist.refactor.noqa import add_noqa, added_noqa, strip_added_noqa
 from codeassist.refactor.pep8 import (
     fix_bare_except,
@@ -33,10 +37,12 @@ from codeassist.refactor.pep8 import (
     fix_long_lines,
     fix_slice_spacing,
 )
-from codeassist.refactor.renames import fix_ambiguous_names, plan_renames
+from codeassist.refactor.renames import fix_ambiguous_names
+from codeassist.refactor.unfixable import AMBIGUOUS_CODES, split_unfixable
 from codeassist.refactor.verify import check_equivalent, parse_source, pycodestyle_violations
 from codeassist.ruff_runner import (
     NamingFinding,
+    NamingRun,
     StyleFinding,
     fix_and_format,
     fix_named,
@@ -52,7 +58,6 @@ _MAYBE_SLICE_SPACE = re.compile(r"[^\s,][ \t]+:")
 # blank lines at the end of a comment-only file survive ruff format (W391)
 _TRAILING_BLANK_LINES = re.compile(r"\n[ \t]*\n\s*\Z")
 _MAYBE_BARE_EXCEPT = re.compile(r"\bexcept\s*:")
-_AMBIGUOUS_CODES = ("E741", "E742", "E743")
 _NOQA_ROUNDS = 3
 
 
@@ -64,8 +69,9 @@ class RefactorResult:
     original and ``reason`` says why) or "error" (the input does not parse). ``rewrites`` names
     the behaviour-preserving rewrites used; ``violations`` are pycodestyle findings left (only
     when failed); ``annotated`` the (line, code) pairs given a ``# noqa``; ``naming`` the
-    pep8-naming findings in the output and ``kept_names`` the ambiguous names (E741-E743)
-    that no rename could safely fix, both reported for a human to decide.
+    pep8-naming findings in the output and ``kept`` the pycodestyle findings no
+    behaviour-preserving rewrite can remove (`codeassist.refactor.unfixable`), each with the
+    reason, both reported for a human to decide.
     """
 
     path: str
@@ -79,12 +85,17 @@ class RefactorResult:
     over_target: tuple[FunctionComplexity, ...] = field(default=())
     annotated: tuple[tuple[int, str], ...] = ()
     naming: tuple[NamingFinding, ...] = ()
-    kept_names: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
     error_line: int = 0
 
     @property
     def changed(self) -> bool:
         return self.status == "changed"
+
+    @property
+    def kept_names(self) -> tuple[str, ...]:
+        """The ambiguous names (E741-E743) among ``kept``."""
+        return tuple(k for k in self.kept if k.split(" ", 2)[1] in AMBIGUOUS_CODES)
 
 
 def _normalise_newlines(source: str) -> tuple[str, str]:
@@ -116,7 +127,7 @@ def _python_fixers(source: str, options: RefactorOptions, codes: frozenset[str] 
         source = source.rstrip() + "\n"
     # ruff does not flag `class A: ...` (E701 for pycodestyle): the fixer's own test decides
     source = fix_class_ellipsis(source)
-    if codes is None or codes & set(_AMBIGUOUS_CODES):
+    if codes is None or codes & set(AMBIGUOUS_CODES):
         source = fix_ambiguous_names(source)
     return source
 
@@ -124,7 +135,7 @@ def _python_fixers(source: str, options: RefactorOptions, codes: frozenset[str] 
 # Codes that formatting a statement cannot mend (the minimal mode leaves them to the fixers,
 # renames and noqa comments): imports after code, comparisons to True, type comparisons, bare
 # except, ambiguous names, W605 escapes.
-_UNFORMATTABLE = frozenset({"E402", "E712", "E721", "E722", "W605", *_AMBIGUOUS_CODES})
+_UNFORMATTABLE = frozenset({"E402", "E712", "E721", "E722", "W605", *AMBIGUOUS_CODES})
 
 
 def _spans(lines: list[int]) -> list[tuple[int, int]]:
@@ -186,13 +197,16 @@ class _Pipeline:
                 if pep8:
                     gated = i not in self.disputed
                     codes = frozenset(f.code for f in findings) if gated else None
-                    fixed = _python_fixers(text, self.options, codes)
+                    named, fixed = findings, text
+                    if not gated:  # ruff lacks E12x: pycodestyle names the lines
+                        named = pycodestyle_violations(text, self.options.line_length)
+                        fixed = fix_bracket_comments(
+                            text, [v.line for v in named if v.code.startswith("E12")]
+                        )
+                    fixed = _python_fixers(fixed, self.options, codes)
                     if fixed == text and self.options.minimal:
                         # what neither ruff's fixes nor the fixers mended: format just the
                         # statements on those lines
-                        named = findings
-                        if i in self.disputed:  # ruff lacks E12x: pycodestyle names the lines
-                            named = pycodestyle_violations(text, self.options.line_length)
                         spans = _spans([f.line for f in named if f.code not in _UNFORMATTABLE])
                         if spans:
                             fixed = format_lines(
@@ -269,19 +283,6 @@ class _Pipeline:
         return checked
 
 
-def _kept_names(source: str, kept: list) -> tuple[str, ...]:
-    """Each ambiguous name left, with why no rename was safe."""
-    if not kept:
-        return ()
-    _, refused = plan_renames(parse_source(source))
-    why_at = dict(refused)
-    return tuple(
-        f"{v.line}:{v.column} {v.code} {v.message}: kept, "
-        + why_at.get(v.line, "no provably safe rename (parameter, global or class attribute)")
-        for v in kept
-    )
-
-
 def _failed(
     path: str,
     source: str,
@@ -342,11 +343,15 @@ def refactor_many(
     # (the two disagree on a few cases), the fixers run ungated and pycodestyle's own findings
     # are annotated, then it judges again.
     judged: dict[int, list] = {}
+    naming: NamingRun | None = None
     if pep8:
+        # ruff reads the names of the texts as they stand while pycodestyle judges them
+        named = [i for i in live if i not in pipeline.problem]
+        naming = NamingRun([pipeline.current[i] for i in named], [suffixes[i] for i in named])
         judged = {
             i: _judge(pipeline.current[i], options) for i in live if i not in pipeline.problem
         }
-        disputed = [i for i, left in judged.items() if _unresolved(left)]
+        disputed = [i for i, left in judged.items() if _unresolved(pipeline.current[i], left)]
         if disputed:
             pipeline.disputed.update(disputed)
             pipeline.converge(disputed)
@@ -367,20 +372,18 @@ def refactor_many(
             reason = f"syntax tree changed: {equivalence.reason}"
             results[i] = _failed(path, source, reason, complexity[i], options)
             continue
-        kept_names: tuple[str, ...] = ()
+        kept: tuple[str, ...] = ()
         if pep8:
-            left = judged[i]
-            # E741-E743 with no safe rename are the one exception the gate reports rather
-            # than refuses: renaming a parameter, global or class attribute could break code
-            # elsewhere, and refusing would leave every other fix in the file undone.
-            kept = [v for v in left if v.code in _AMBIGUOUS_CODES]
-            left = [v for v in left if v.code not in _AMBIGUOUS_CODES]
+            # What no behaviour-preserving rewrite can remove is the one exception the gate
+            # reports rather than refuses (renaming a parameter could break its keyword
+            # callers; whitespace inside a string is part of its value): refusing would leave
+            # every other fix in the file undone.
+            kept, left = split_unfixable(current, judged[i])
             if left:
                 shown = tuple(f"{v.line}:{v.column} {v.code} {v.message}" for v in left)
                 reason = f"{len(left)} pycodestyle violation(s) cannot be fixed safely"
                 results[i] = _failed(path, source, reason, complexity[i], options, shown)
                 continue
-            kept_names = _kept_names(current, kept)
         output = current.replace("\n", newlines[i]) if newlines[i] != "\n" else current
         results[i] = RefactorResult(
             path,
@@ -391,10 +394,10 @@ def refactor_many(
             complexity=complexity[i],
             over_target=tuple(f for f in complexity[i] if f.complexity > options.max_complexity),
             annotated=tuple(added_noqa(texts[i], current)) if i in annotated else (),
-            kept_names=kept_names if pep8 else (),
+            kept=kept,
         )
-    if pep8:
-        _attach_naming(results, suffixes)
+    if naming is not None:
+        _attach_naming(results, suffixes, naming)
     return [r for r in results if r is not None]
 
 
@@ -402,15 +405,28 @@ def _judge(text: str, options: RefactorOptions) -> list:
     return pycodestyle_violations(text, options.line_length)
 
 
-def _unresolved(left: list) -> bool:
-    """Violations the gate would refuse (all but ambiguous names)."""
-    return any(v.code not in _AMBIGUOUS_CODES for v in left)
+def _unresolved(text: str, left: list) -> bool:
+    """Violations the gate would refuse (all but the documented unfixable ones)."""
+    return bool(left) and bool(split_unfixable(text, left)[1])
 
 
-def _attach_naming(results: list[RefactorResult | None], suffixes: list[str]) -> None:
+def _attach_naming(
+    results: list[RefactorResult | None], suffixes: list[str], early: NamingRun
+) -> None:
+    """pep8-naming findings on each output: those of the ``early`` run where it read the
+    output's text, a second ruff process for the others (refused or re-fixed sources)."""
+    by_text: dict[str, list] = dict(zip(early.sources, early.result(), strict=True))
     idx = [i for i, r in enumerate(results) if r is not None and r.status != "error"]
-    found = naming_findings([results[i].output for i in idx], [suffixes[i] for i in idx])
-    for i, findings in zip(idx, found, strict=True):
+    texts = {i: results[i].output.replace("\r\n", "\n") for i in idx}
+    late = [i for i in idx if texts[i] not in by_text]
+    for i, findings in zip(
+        late,
+        naming_findings([results[i].output for i in late], [suffixes[i] for i in late]),
+        strict=True,
+    ):
+        by_text[texts[i]] = findings
+    for i in idx:
+        findings = by_text[texts[i]]
         if findings:
             results[i] = dataclasses.replace(results[i], naming=tuple(findings))
 

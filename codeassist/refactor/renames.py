@@ -21,7 +21,14 @@ AMBIGUOUS = ("l", "O", "I")
 _QUICK = re.compile(r"\b[lOI]\b")
 # Anything that can read a function's variables by name defeats a rename.
 _DYNAMIC_NAMES = frozenset({"locals", "vars", "eval", "exec", "dir", "globals"})
-_DYNAMIC_ATTRS = frozenset({"_getframe", "currentframe", "f_locals", "f_back", "stack"})
+# ... but dir(x) and vars(x) read x's attributes: only the bare calls read the local namespace
+_DYNAMIC_WITHOUT_ARGUMENTS = frozenset({"vars", "dir"})
+# names no other API uses: a frame is being read, whatever the object
+_FRAME_ATTRS = frozenset({"_getframe", "currentframe", "f_locals", "f_back", "_current_frames"})
+# functions of inspect and traceback that hand out frames, under names other libraries use too
+# (torch.stack, np.stack, self.stack): frame readers only when reached through those modules
+_FRAME_FUNCTIONS = frozenset({"stack", "trace", "getouterframes", "getinnerframes", "walk_stack"})
+_FRAME_MODULES = frozenset({"inspect", "traceback"})
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -65,8 +72,38 @@ def binds_locally(func: ast.AST, name: str) -> bool:
     return False
 
 
-def rename_is_safe(func: ast.AST, old: str, module_ids: set[str]) -> str | None:
-    """Why renaming ``old`` across ``func``'s subtree is unsafe, or None when it is safe."""
+def frame_module_names(tree: ast.AST) -> frozenset[str]:
+    """Names under which the module reaches a frame-reading module (``import inspect as
+    ins``) or one of its frame functions (``from inspect import stack``)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in _FRAME_MODULES:
+                    names.add(alias.asname or alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.module in _FRAME_MODULES:
+            names.update(alias.asname or alias.name for alias in node.names)
+    return frozenset(names)
+
+
+def _reads_namespace(node: ast.AST, parent_call: ast.Call | None) -> str | None:
+    """The dynamic namespace read ``node`` makes, if it makes one."""
+    if isinstance(node, ast.Name) and node.id in _DYNAMIC_NAMES:
+        called_with_args = parent_call is not None and (parent_call.args or parent_call.keywords)
+        if node.id in _DYNAMIC_WITHOUT_ARGUMENTS and called_with_args:
+            return None
+        return f"the function calls {node.id}(), which can read '{{old}}' by name"
+    return None
+
+
+def rename_is_safe(
+    func: ast.AST, old: str, module_ids: set[str], frame_names: frozenset[str] = frozenset()
+) -> str | None:
+    """Why renaming ``old`` across ``func``'s subtree is unsafe, or None when it is safe.
+
+    ``frame_names`` are the module's names for inspect/traceback and their frame functions
+    (`frame_module_names`); a module that has none cannot reach a frame through them."""
+    callee = {id(n.func): n for n in ast.walk(func) if isinstance(n, ast.Call)}
     if new_name(old) in module_ids:
         return f"'{new_name(old)}' is already used in the module"
     if not binds_locally(func, old):
@@ -87,10 +124,20 @@ def rename_is_safe(func: ast.AST, old: str, module_ids: set[str]) -> str | None:
             isinstance(n, ast.Name) and n.id == old for n in ast.walk(node)
         ):
             return f"'{old}' is used in a nested class body"
-        if isinstance(node, ast.Name) and node.id in _DYNAMIC_NAMES:
-            return f"the function calls {node.id}(), which can read '{old}' by name"
-        if isinstance(node, ast.Attribute) and node.attr in _DYNAMIC_ATTRS:
+        why = _reads_namespace(node, callee.get(id(node)))
+        if why is not None:
+            return why.format(old=old)
+        if isinstance(node, ast.Attribute) and (
+            node.attr in _FRAME_ATTRS
+            or node.attr in _FRAME_FUNCTIONS
+            and isinstance(node.value, ast.Name)
+            and node.value.id in frame_names
+        ):
             return f"the function inspects frames ({node.attr}), which can read '{old}'"
+        if isinstance(node, ast.Name) and (
+            node.id in _FRAME_ATTRS or node.id in _FRAME_FUNCTIONS and node.id in frame_names
+        ):
+            return f"the function inspects frames ({node.id}), which can read '{old}'"
     return None
 
 
@@ -106,6 +153,7 @@ def _functions_outermost_first(tree: ast.AST):
 def plan_renames(tree: ast.AST) -> tuple[list[tuple[ast.Name, str]], list[tuple[int, str]]]:
     """Name nodes to rename (node, new name) and, for ambiguous names that stay, why."""
     module_ids = module_identifiers(tree)
+    frame_names = frame_module_names(tree)
     renames: list[tuple[ast.Name, str]] = []
     done: set[int] = set()  # ids of Name nodes already covered by an outer function
     refused: list[tuple[int, str]] = []
@@ -114,7 +162,7 @@ def plan_renames(tree: ast.AST) -> tuple[list[tuple[ast.Name, str]], list[tuple[
             names = [n for n in ast.walk(func) if isinstance(n, ast.Name) and n.id == old]
             if not names or id(names[0]) in done or not binds_locally(func, old):
                 continue
-            why = rename_is_safe(func, old, module_ids)
+            why = rename_is_safe(func, old, module_ids, frame_names)
             if why is not None:
                 refused.append((names[0].lineno, why))
                 continue
@@ -157,6 +205,7 @@ def reverse_renames(original: ast.AST, rewritten: ast.AST) -> int:
     if not any(isinstance(n, ast.Name) and n.id in renamed for n in ast.walk(rewritten)):
         return 0
     module_ids = module_identifiers(original)
+    frame_names = frame_module_names(original)
     count = 0
     for func in _functions_outermost_first(rewritten):
         for old in AMBIGUOUS:
@@ -169,7 +218,7 @@ def reverse_renames(original: ast.AST, rewritten: ast.AST) -> int:
                     n.id = old
             # Judge safety on the reversed function, i.e. on what the original must have been
             # for the trees to compare equal.
-            if rename_is_safe(func, old, module_ids) is not None:
+            if rename_is_safe(func, old, module_ids, frame_names) is not None:
                 for n in names:
                     if n.id == old:
                         n.id = new

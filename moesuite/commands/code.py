@@ -179,7 +179,7 @@ def _render(report, fmt: str) -> None:
             click.echo(f"{verb} {o.path}", err=True)
         for line, code in o.annotated:
             click.echo(f"{o.path}:{line}: {code} has no safe fix: added '# noqa: {code}'", err=True)
-        for kept in o.kept_names:
+        for kept in o.kept:
             click.echo(f"{o.path}:{kept}", err=True)
         for finding in o.naming:
             click.echo(f"{o.path}:{finding} (pep8-naming: reported, not renamed)", err=True)

@@ -1,6 +1,7 @@
 """CLI modes of `refactor` through CliRunner: diff/check/write, exit codes 0/1/2, stdin,
 pyproject config, .gitignore/--exclude, encodings and mode bits kept after --write."""
 
+import json
 import os
 import stat
 
@@ -166,6 +167,20 @@ def test_parameter_named_l_is_reported_not_renamed(tmp_path):
     assert result.exit_code == 0, result.output
     assert path.read_text() == "def f(l):\n    return l\n\n\ny = f(l=1)\n"
     assert "E741" in result.output and "kept" in result.output
+
+
+def test_whitespace_inside_a_string_is_reported_and_the_file_written(tmp_path):
+    # The spaces are the string's value: kept and listed; the rest of the file is fixed.
+    path = tmp_path / "s.py"
+    path.write_text('x=1\nWORDS = """a  \nb"""\n')
+    result = _run("--write", str(path))
+    assert result.exit_code == 0, result.output
+    assert path.read_text() == 'x = 1\nWORDS = """a  \nb"""\n'
+    assert "2:13 W291 trailing whitespace: kept" in result.output
+    report = _run("--check", "--format", "json", str(path))
+    assert report.exit_code == 0, report.output
+    (entry,) = json.loads(report.output)["files"]
+    assert entry["status"] == "unchanged" and len(entry["violations_kept"]) == 1
 
 
 def test_minimal_and_quote_style_flags_and_pyproject(tmp_path):
