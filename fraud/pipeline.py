@@ -22,6 +22,7 @@ from threadpoolctl import ThreadpoolController
 
 from core_model.progress import NULL_PROGRESS, Progress
 from fraud.bundle import Bundle
+from fraud.chunk_context import context_rows, sequence_features
 from fraud.errors import FraudError
 from fraud.features import LabelEvents, compute_features, label_events, single_frame
 from fraud.routing import BANDS, REVIEW, Decision, Thresholds, route
@@ -151,6 +152,7 @@ def score_frame(
     engine: Any = None,
     thresholds: Thresholds | None = None,
     events: LabelEvents | None = None,
+    context: pd.DataFrame | None = None,
 ) -> ScoreResult:
     """Score a canonical frame (all of each customer's rows together, as workers split them).
 
@@ -162,12 +164,15 @@ def score_frame(
         events: when ``frame`` is one customer-split chunk of a larger input, that whole
             input's `label_events`, so merchant/terminal risk counts every customer's labels;
             None = the labels in ``frame``.
+        context: when ``frame`` is such a chunk, the whole input's
+            `fraud.chunk_context.context_rows`, so a record model over a terminal's sequence
+            reads all of it; None = ``frame`` is the whole input.
 
     Returns:
         The scored rows (``_line`` dropped) and band counts.
     """
     thresholds = thresholds or bundle.thresholds
-    x = feature_matrix(frame, bundle, events)
+    x = feature_matrix(frame, bundle, events, context)
     scores = bundle.classifier.score(x) if len(x) else np.empty(0)
     bands = route(scores, thresholds)
     reasons = bundle.classifier.reasons.explain(x) if len(x) else []
@@ -185,12 +190,20 @@ def score_frame(
 
 
 def feature_matrix(
-    frame: pd.DataFrame, bundle: Bundle, events: LabelEvents | None = None
+    frame: pd.DataFrame,
+    bundle: Bundle,
+    events: LabelEvents | None = None,
+    context: pd.DataFrame | None = None,
 ) -> np.ndarray:
-    """Classifier input for ``frame``: behavioural (+ sequence, if the bundle has them)."""
+    """Classifier input for ``frame``: behavioural (+ sequence, if the bundle has them).
+
+    ``events`` and ``context`` come from the whole input when ``frame`` is one chunk of it
+    (see `score_frame`).
+    """
     x = compute_features(frame, bundle.schema, events).to_numpy(dtype=np.float64)
     if bundle.sequence is not None:
-        x = np.hstack([x, bundle.sequence.features(frame).to_numpy(dtype=np.float64)])
+        seq = sequence_features(bundle.sequence, frame, context)
+        x = np.hstack([x, seq.to_numpy(dtype=np.float64)])
     return x
 
 
@@ -290,6 +303,8 @@ def score_file(
         1, -(-len(frame) // max(1, options.chunk_rows))
     )
     groups = [np.flatnonzero(codes == k) for k in np.unique(codes)]
+    # A terminal's (merchant's) record model reads that entity's whole sequence.
+    context = context_rows(frame, bundle) if len(groups) > 1 else None
     report = options.progress and len(frame) > options.chunk_rows
     if report:
         progress.stage("scoring", total=len(frame), unit="rows")
@@ -300,6 +315,7 @@ def score_file(
             engine=engine,
             thresholds=options.thresholds,
             events=events,
+            context=context,
         )
         parts.append(res.frame)
         created += res.cases_created
