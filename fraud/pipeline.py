@@ -12,9 +12,9 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,15 +24,18 @@ from core_model.progress import NULL_PROGRESS, Progress
 from fraud.bundle import Bundle
 from fraud.chunk_context import context_rows, sequence_features
 from fraud.errors import FraudError
+from fraud.feature_schema import string_keys
 from fraud.features import LabelEvents, compute_features, label_events, single_frame
+from fraud.key_tables import schema_for_keys
 from fraud.routing import BANDS, REVIEW, Decision, Thresholds, route
 
 PAN_COLUMNS = ("pan", "card_number", "card_no", "cardnumber", "primary_account_number")
 HISTORY_LIMIT = 200
 # Rows per entity read for single-transaction entity features (busy terminals are capped).
 ENTITY_LIMIT = 2000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CHUNK = 200_000
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a transaction is scored
+    from fraud.entity_history import HistoryScan
 _threadpools: ThreadpoolController | None = None
 
 
@@ -356,7 +359,8 @@ def score_one(
     Raises:
         FraudError: a required field is missing or malformed.
     """
-    from fraud.review.history import customer_history, record_transactions
+    from fraud.entity_history import transaction_history
+    from fraud.review.history import record_transactions
 
     for key in ("transaction_id", "timestamp", "customer_id", "amount"):
         if txn.get(key) in (None, ""):
@@ -370,12 +374,18 @@ def score_one(
     row = dict(txn)
     row["timestamp"], row["amount"] = ts, amount
     before: datetime = ts.floor("us").to_pydatetime()
-    history = customer_history(engine, str(txn["customer_id"]), before, HISTORY_LIMIT)
-    history = history.drop(columns=[c for c in ("extras",) if c in history.columns])
-    history = _with_entity_history(engine, row, history, bundle, before)
+    # One round trip for the customer's and every entity's rows (indexed range scans).
+    history = transaction_history(engine, _history_scans(row, bundle, before), before)
     # One frame for both feature sets: the same rows `features_for_one` would build.
     combined = single_frame(row, history)
-    x = compute_features(combined, bundle.schema).to_numpy(dtype=np.float64)[-1:]
+    # Only this transaction's keys of the bundle's label tables (the features are the same).
+    keys = {
+        e: string_keys(combined[e].iloc[-1:])[0]
+        for e in bundle.schema.entities
+        if e in combined.columns
+    }
+    schema = schema_for_keys(bundle.schema, keys)
+    x = compute_features(combined, schema).to_numpy(dtype=np.float64)[-1:]
     if bundle.sequence is not None:
         # Each record model reads only the transaction's own sequence (its customer's, its
         # terminal's): the other rows added above would only cost forward passes.
@@ -391,41 +401,35 @@ def score_one(
     return Decision(str(txn["transaction_id"]), score, band, reasons, bundle.version)
 
 
-def _with_entity_history(
-    engine: Any, txn: Mapping[str, Any], history: pd.DataFrame, bundle: Bundle, before: datetime
-) -> pd.DataFrame:
-    """The customer's history plus the recent rows of every entity the transaction touches.
+def _history_scans(
+    txn: Mapping[str, Any], bundle: Bundle, before: datetime
+) -> list[HistoryScan]:
+    """What one transaction's features read from the store: its customer's latest rows, and
+    the recent rows of every entity it touches.
 
     Entity activity features count every customer's rows at a terminal, merchant, device...
     within the longest entity window, so a single transaction needs those rows too (the
-    batch features of a file see them in the file).
+    batch features of a file see them in the file); a record model over a terminal's
+    (merchant's) sequence reads its latest rows, however old.
     """
-    from fraud.entity_history import entity_history
+    from fraud.entity_history import HistoryScan
 
+    scans = [HistoryScan("customer_id", str(txn["customer_id"]), None, HISTORY_LIMIT)]
     cfg = bundle.schema.config
     counted = {
         e
         for e in bundle.schema.entities
         if cfg.entity_windows and any(n.startswith(f"{e}_count_") for n in bundle.schema.names)
     }
-    # Record models over a terminal's (merchant's) sequence read its latest rows, however old.
     sequenced = set(getattr(bundle.sequence, "entities", ())) - {"customer_id"}
     wanted = [
         e
         for e in (*bundle.schema.entities, *sorted(sequenced))
         if e in counted | sequenced and e != "customer_id" and txn.get(e) not in (None, "")
     ]
-    if not wanted:
-        return history
     longest = max([s for _, s in cfg.entity_windows] + [0.0])
     window_start = before - pd.Timedelta(seconds=longest).to_pytimedelta()
-    parts = [history]
     for entity in dict.fromkeys(wanted):
-        since = _EPOCH if entity in sequenced else window_start
-        rows = entity_history(engine, entity, str(txn[entity]), since, before, ENTITY_LIMIT)
-        if len(rows):
-            parts.append(rows.drop(columns=[c for c in ("extras",) if c in rows.columns]))
-    if len(parts) == 1:
-        return history
-    merged = pd.concat([p for p in parts if len(p)], ignore_index=True)
-    return merged.drop_duplicates("transaction_id").sort_values("timestamp", kind="stable")
+        since = None if entity in sequenced else window_start
+        scans.append(HistoryScan(entity, str(txn[entity]), since, ENTITY_LIMIT))
+    return scans

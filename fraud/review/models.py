@@ -143,4 +143,11 @@ class Transaction(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     extras: Mapped[dict[str, Any] | None]
 
-    __table_args__ = (Index("ix_transactions_customer_id_timestamp", "customer_id", "timestamp"),)
+    # One range scan per key for single-transaction scoring: the customer's history and the
+    # recent rows of its terminal, merchant and device (fraud.entity_history).
+    __table_args__ = (
+        Index("ix_transactions_customer_id_timestamp", "customer_id", "timestamp"),
+        Index("ix_transactions_terminal_id_timestamp", "terminal_id", "timestamp"),
+        Index("ix_transactions_merchant_id_timestamp", "merchant_id", "timestamp"),
+        Index("ix_transactions_device_id_timestamp", "device_id", "timestamp"),
+    )
