@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, literal, select, union_all
+from sqlalchemy import Engine, Integer, bindparam, literal, select, union_all
 
 from fraud.review.errors import ReviewError
 from fraud.review.history import COLUMNS
@@ -35,20 +37,27 @@ class HistoryScan:
     limit: int
 
 
-def _scan_select(scan: HistoryScan, before: datetime, branch: int):  # noqa: ANN202
-    attr = getattr(Transaction, scan.column)
-    cond = [attr == scan.value, Transaction.timestamp < before]
-    if scan.since is not None:
-        cond.append(Transaction.timestamp >= scan.since)
-    inner = (
-        select(*(getattr(Transaction, c) for c in COLUMNS))
-        .where(*cond)
-        .order_by(Transaction.timestamp.desc())
-        .limit(scan.limit)
-        .subquery()
-    )
-    # ORDER BY/LIMIT inside a compound SELECT need a subquery on SQLite.
-    return select(*(inner.c[c] for c in COLUMNS), literal(branch).label(_BRANCH))
+@lru_cache(maxsize=64)
+def _statement(shape: tuple[tuple[str, bool], ...]):  # noqa: ANN202
+    """The UNION ALL for scans of this shape ((column, has since) each), built once: values,
+    bounds and limits are bound parameters, so SQLAlchemy's compiled cache serves each call."""
+    cols = [getattr(Transaction, c) for c in COLUMNS]
+    parts = []
+    for i, (column, has_since) in enumerate(shape):
+        attr = getattr(Transaction, column)
+        cond = [attr == bindparam(f"v{i}"), Transaction.timestamp < bindparam("before")]
+        if has_since:
+            cond.append(Transaction.timestamp >= bindparam(f"s{i}"))
+        inner = (
+            select(*cols)
+            .where(*cond)
+            .order_by(Transaction.timestamp.desc())
+            .limit(bindparam(f"l{i}", type_=Integer))
+            .subquery()
+        )
+        # ORDER BY/LIMIT inside a compound SELECT need a subquery on SQLite.
+        parts.append(select(*(inner.c[c] for c in COLUMNS), literal(i).label(_BRANCH)))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 def transaction_history(
@@ -65,23 +74,26 @@ def transaction_history(
     """
     if before.tzinfo is None or any(s.since is not None and s.since.tzinfo is None for s in scans):
         raise ReviewError("since/before must be timezone-aware datetimes")
-    parts = [
-        _scan_select(s, before, i)
-        for i, s in enumerate(scans)
-        if s.column in COLUMNS and s.limit > 0
-    ]
-    rows: list = []
-    if parts:
-        stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+    used = [s for s in scans if s.column in COLUMNS and s.limit > 0]
+    rows: list[Any] = []
+    if used:
+        params: dict[str, Any] = {"before": before}
+        for i, scan in enumerate(used):
+            params[f"v{i}"], params[f"l{i}"] = scan.value, scan.limit
+            if scan.since is not None:
+                params[f"s{i}"] = scan.since
+        stmt = _statement(tuple((s.column, s.since is not None) for s in used))
         with engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=[*COLUMNS, _BRANCH])
+            rows = conn.execute(stmt, params).all()
+    # Oldest first per scan, the first scan's copy of a row, then oldest first overall.
+    ts_at, branch_at = COLUMNS.index("timestamp"), len(COLUMNS)
+    rows.sort(key=lambda r: (r[branch_at], r[ts_at]))
+    seen: set[str] = set()
+    unique = [r for r in rows if not (r[0] in seen or seen.add(r[0]))]
+    unique.sort(key=lambda r: r[ts_at])
+    frame = pd.DataFrame.from_records([tuple(r)[:branch_at] for r in unique], columns=COLUMNS)
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    if len(frame) == 0:
-        return frame.drop(columns=[_BRANCH])
-    frame = frame.sort_values([_BRANCH, "timestamp"], kind="stable")
-    frame = frame.drop_duplicates("transaction_id").sort_values("timestamp", kind="stable")
-    return frame.drop(columns=[_BRANCH]).reset_index(drop=True)
+    return frame
 
 
 def entity_history(

@@ -1,16 +1,10 @@
-"""A schema cut to one transaction's keys gives that transaction the same features, and the
-one-query history read returns each stored row once, oldest first."""
-
-from datetime import timedelta
+"""A schema cut to one transaction's keys gives that transaction the same features."""
 
 import numpy as np
 import pandas as pd
 
-from fraud.entity_history import HistoryScan, transaction_history
 from fraud.features import compute_features, fit_feature_schema, with_risk_tables
 from fraud.key_tables import schema_for_keys
-from fraud.review.db import get_engine
-from fraud.review.history import record_transactions
 from tests.fraud.txn_frames import make_frame
 
 
@@ -37,29 +31,3 @@ def test_cut_schema_gives_the_last_row_the_same_features():
         assert list(cut.risk["merchant_id"].counts) == [keys["merchant_id"]]
         full = compute_features(rows, schema).iloc[-1].to_numpy(float)
         np.testing.assert_array_equal(compute_features(rows, cut).iloc[-1].to_numpy(float), full)
-
-
-def test_one_query_reads_customer_and_entity_rows_once_oldest_first(tmp_path):
-    frame = _frame().drop(columns=["is_fraud", "label_time"])
-    engine = get_engine(f"sqlite:///{tmp_path / 'h.db'}")
-    record_transactions(engine, frame)
-    last = frame.iloc[-1]
-    before = last["timestamp"].to_pydatetime()
-    since = before - timedelta(days=7)
-    scans = [
-        HistoryScan("customer_id", last["customer_id"], None, 20),
-        HistoryScan("terminal_id", last["terminal_id"], since, 1000),
-        HistoryScan("lat", "1.0", None, 5),  # a column the store has but no entity: nothing
-        HistoryScan("not_stored", "x", None, 5),  # a column the store lacks: ignored
-    ]
-    got = transaction_history(engine, scans, before)
-    earlier = frame[frame["timestamp"] < last["timestamp"]]
-    customer = earlier[earlier["customer_id"] == last["customer_id"]].tail(20)
-    terminal = earlier[
-        (earlier["terminal_id"] == last["terminal_id"])
-        & (earlier["timestamp"] >= pd.Timestamp(since))
-    ]
-    expected = set(customer["transaction_id"]) | set(terminal["transaction_id"])
-    assert got["transaction_id"].is_unique and set(got["transaction_id"]) == expected
-    assert got["timestamp"].is_monotonic_increasing
-    assert str(got["timestamp"].dt.tz) == "UTC"
