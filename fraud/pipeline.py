@@ -385,7 +385,10 @@ def score_one(
         if e in combined.columns
     }
     schema = schema_for_keys(bundle.schema, keys)
-    x = compute_features(combined, schema).to_numpy(dtype=np.float64)[-1:]
+    # Behavioural features of the last row read its customer's rows and other customers' rows
+    # inside the entity windows; older rows at its terminal are there for the record model.
+    x = compute_features(_within_windows(combined, bundle, before), schema)
+    x = x.to_numpy(dtype=np.float64)[-1:]
     if bundle.sequence is not None:
         # Each record model reads only the transaction's own sequence (its customer's, its
         # terminal's): the other rows added above would only cost forward passes.
@@ -399,6 +402,25 @@ def score_one(
     if record:
         record_transactions(engine, _drop_pan(pd.DataFrame([row])))
     return Decision(str(txn["transaction_id"]), score, band, reasons, bundle.version)
+
+
+def _entity_window_start(bundle: Bundle, before: datetime) -> datetime:
+    """Start of the longest entity activity window ending at ``before``."""
+    longest = max([s for _, s in bundle.schema.config.entity_windows] + [0.0])
+    return before - pd.Timedelta(seconds=longest).to_pytimedelta()
+
+
+def _within_windows(combined: pd.DataFrame, bundle: Bundle, before: datetime) -> pd.DataFrame:
+    """The rows of ``combined`` (history + the transaction last) that its behavioural
+    features can see: the customer's own, and any inside the longest entity window.
+
+    Stored history carries no labels, so older rows of other customers feed no feature.
+    """
+    start = pd.Timestamp(_entity_window_start(bundle, before))
+    own = (combined["customer_id"] == combined["customer_id"].iloc[-1]).to_numpy()
+    keep = own | (combined["timestamp"] >= start).to_numpy()
+    keep[-1] = True
+    return combined if keep.all() else combined[keep]
 
 
 def _history_scans(
@@ -427,8 +449,7 @@ def _history_scans(
         for e in (*bundle.schema.entities, *sorted(sequenced))
         if e in counted | sequenced and e != "customer_id" and txn.get(e) not in (None, "")
     ]
-    longest = max([s for _, s in cfg.entity_windows] + [0.0])
-    window_start = before - pd.Timedelta(seconds=longest).to_pytimedelta()
+    window_start = _entity_window_start(bundle, before)
     for entity in dict.fromkeys(wanted):
         since = None if entity in sequenced else window_start
         scans.append(HistoryScan(entity, str(txn[entity]), since, ENTITY_LIMIT))
