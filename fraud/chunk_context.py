@@ -4,32 +4,18 @@ Inputs are split by customer (`fraud.pipeline.score_file`'s groups, the workers'
 customer's own features and sequence are whole inside a chunk. Two things reach across
 customers: entity features (a terminal's activity and label risk count every customer's rows,
 `fraud.entity_features.ContextEvents`) and record models over another entity's sequence (a
-terminal's transactions, from every card). For the second a chunk takes, from the whole input,
-the rows of every terminal (merchant...) its own rows touch (`context_rows`), runs the record
-model over those whole sequences and keeps its own rows' features (`sequence_features`).
+terminal's transactions, from every card). The second are computed once over the whole input
+(`context_rows`: one pass, as whole-file scoring does) and each chunk looks its rows up by
+transaction id (`sequence_features`); running the model per chunk over the whole sequences of
+the terminals it touches gave the same values but repeated most of the work in every chunk.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from fraud.feature_schema import string_keys
-
-#: Columns the record models read (tokenised fields and the sequence keys); the transaction id
-#: aligns a chunk's rows with their place in the whole input.
-SEQUENCE_COLUMNS = (
-    "transaction_id",
-    "timestamp",
-    "amount",
-    "customer_id",
-    "mcc",
-    "channel",
-    "merchant_id",
-    "country",
-)
 _CUSTOMER = "customer_id"
 
 
@@ -55,45 +41,45 @@ def needs_whole_input(bundle: Any) -> bool:
 
 
 def context_rows(frame: pd.DataFrame, bundle: Any) -> pd.DataFrame | None:
-    """The columns of the whole input that record models over other entities read.
+    """Features of the record models over other entities' sequences, for every row of the
+    whole input ``frame``, with its ``transaction_id``.
 
     None when the bundle has no such model (a chunk's own rows are then enough).
     """
-    entities = cross_entities(bundle)
-    if not entities:
+    models = [m for m in _models(bundle.sequence) if m.config.entity != _CUSTOMER]
+    if not models:
         return None
-    cols = [c for c in dict.fromkeys((*SEQUENCE_COLUMNS, *entities)) if c in frame.columns]
-    return frame[cols].reset_index(drop=True)
+    parts = [m.features(frame) for m in models if m.config.entity in frame.columns]
+    out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
+    out.insert(0, "transaction_id", frame["transaction_id"].astype(str).to_numpy())
+    return out.reset_index(drop=True)
 
 
 def sequence_features(
     sequence: Any, frame: pd.DataFrame, context: pd.DataFrame | None
 ) -> pd.DataFrame:
-    """Sequence features of ``frame``'s rows, each entity's sequence read from ``context``.
+    """Sequence features of ``frame``'s rows; other entities' from ``context`` when given.
 
     Args:
         sequence: a bundle's `SequenceModel` or `SequenceSet`.
         frame: the rows to score (one customer-split chunk of an input, or all of it).
-        context: the whole input's `context_rows` (in input order), or None when ``frame`` is
-            the whole input.
+        context: the whole input's `context_rows`, or None when ``frame`` is the whole input.
 
     Returns:
         One column per sequence feature, index aligned with ``frame``.
     """
     parts = []
+    ids = frame["transaction_id"].astype(str).to_numpy() if context is not None else None
     for model in _models(sequence):
-        entity = model.config.entity
-        if context is None or entity == _CUSTOMER or entity not in frame.columns:
+        names = list(model.names)
+        if context is None or model.config.entity == _CUSTOMER:
             parts.append(model.features(frame))
             continue
-        wanted = {k for k in string_keys(frame[entity]) if k is not None}
-        keys = string_keys(context[entity])
-        own = context[np.fromiter((k in wanted for k in keys), bool, len(keys))]
-        feats = model.features(own)
-        # Transaction ids are unique in validated input; a row without an entity key has no
-        # sequence, so reindexing leaves it NaN as `features` does.
-        feats.index = own["transaction_id"].astype(str).to_numpy()
-        aligned = feats.reindex(frame["transaction_id"].astype(str).to_numpy())
+        # Transaction ids are unique in validated input; a row of a file without the entity
+        # column (or without a key) has no sequence and stays NaN, as `features` leaves it.
+        known = [n for n in names if n in context.columns]
+        table = context.set_index("transaction_id")[known].reindex(columns=names)
+        aligned = table.reindex(ids)
         aligned.index = frame.index
         parts.append(aligned)
     return pd.concat(parts, axis=1)

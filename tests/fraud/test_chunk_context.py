@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 
 from fraud.bundle import DEFAULT_BUNDLE, load_bundle
-from fraud.chunk_context import context_rows, cross_entities, needs_whole_input
+from fraud.chunk_context import (
+    context_rows,
+    cross_entities,
+    needs_whole_input,
+    sequence_features,
+)
 from fraud.pipeline import ScoreOptions, score_file
 from tests.fraud.txn_frames import make_frame
 
@@ -35,13 +40,19 @@ def test_score_file_with_a_terminal_record_model_does_not_depend_on_chunk_size(t
     pd.testing.assert_series_equal(scores[200].sort_index(), scores[10**6].sort_index())
 
 
-def test_context_holds_only_what_record_models_read():
+def test_context_holds_the_terminal_model_features_of_every_row():
     bundle = load_bundle(DEFAULT_BUNDLE)
-    frame = _with_entities(make_frame(n=50, n_customers=5, days=3, seed=1), seed=1)
+    frame = _with_entities(make_frame(n=200, n_customers=5, days=3, seed=1), seed=1)
     frame["note"] = "free text"
     context = context_rows(frame, bundle)
-    assert context is not None and "terminal_id" in context.columns
-    assert "note" not in context.columns and len(context) == len(frame)
+    assert context is not None and len(context) == len(frame)
+    names = [n for n in bundle.sequence.names if n.startswith("seq_terminal_id")]
+    assert list(context.columns) == ["transaction_id", *names]
+    # A chunk looks its rows up: the values the whole input gives them, in the chunk's order.
+    chunk = frame.iloc[[150, 3, 77]]
+    got = sequence_features(bundle.sequence, chunk, context)
+    whole = bundle.sequence.features(frame).loc[chunk.index]
+    pd.testing.assert_frame_equal(got, whole)
 
 
 def test_a_bundle_whose_features_stay_within_a_customer_needs_no_context():
