@@ -5,9 +5,9 @@ A scoring job lives in ``<jobs_dir>/<job_id>/``: ``manifest.json``, ``chunk-0000
 one chunk so each sequence is scored whole —, ``chunk-00000.scored.parquet`` (or ``.csv``, as
 the output) and ``chunk-00000.json`` (the chunk's summary, written last: its presence means
 the chunk is done), and for validated chunks ``events.parquet`` / ``context.parquet`` (the
-whole input's rows as entity features and other entities' record models read them). When the
-job is aggregated only ``result.json`` is left; housekeeping removes folders older than the
-retention.
+whole input's rows and labels for entity features, and its terminal/merchant record-model
+features by transaction id). When the job is aggregated only ``result.json`` is left;
+housekeeping removes folders older than the retention.
 Every file is written to a temporary name and renamed, so a redelivered chunk either finds a
 finished result or rewrites the same one; it never appends.
 """
@@ -103,8 +103,8 @@ def split_job(
     grouped by customer here (raw chunks, validated by their chunk tasks in parallel); other
     input is read and validated whole first (see `workers.partition`), and what its chunks
     need from the rest of it (`fraud.chunk_context`: entity events, other entities'
-    sequences) is written once beside them. The manifest is written before the first chunk,
-    so whichever task finishes the last chunk knows it is the last.
+    record-model features) is written once beside them. The manifest is written before the
+    first chunk, so whichever task finishes the last chunk knows it is the last.
     """
     from fraud.chunk_context import context_rows, needs_whole_input
     from fraud.features import label_events
