@@ -48,20 +48,24 @@ def _batch(frame, bundle) -> tuple[float, float]:
         return time.perf_counter() - t0, _rss_mb()
 
 
-def _latency(unlabelled, bundle, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _latency(unlabelled, bundle, n: int, store_all: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Wall and CPU milliseconds of score_one per transaction (CPU time shows the work done
-    apart from waiting for the shared cores)."""
+    apart from waiting for the shared cores).
+
+    The history store holds 300 customers' earlier rows, or (``store_all``) every customer's,
+    as a live store would: then each terminal's and merchant's rows come from all cards."""
     from fraud.review.db import get_engine
     from fraud.review.history import record_transactions
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = get_engine(f"sqlite:///{tmp}/h.db")
         hist = unlabelled[unlabelled["timestamp"] < "2026-04-20"]
-        hist = hist[hist["customer_id"].isin(hist["customer_id"].unique()[:300])]
+        scored = hist["customer_id"].unique()[:300]
+        if not store_all:
+            hist = hist[hist["customer_id"].isin(scored)]
         record_transactions(engine, hist)
         later = unlabelled[
-            (unlabelled["timestamp"] >= "2026-04-20")
-            & unlabelled["customer_id"].isin(hist["customer_id"].unique())
+            (unlabelled["timestamp"] >= "2026-04-20") & unlabelled["customer_id"].isin(scored)
         ].head(n)
         lat, cpu = [], []
         for row in later.to_dict(orient="records"):

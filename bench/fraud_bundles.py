@@ -1,8 +1,10 @@
 """Two bundles on the same rows in one run: batch rows/s and score_one latency.
 
-    ROWS=50000 SINGLE=100 python bench/fraud_bundles.py OLD_BUNDLE NEW_BUNDLE
+    ROWS=50000 SINGLE=100 [STORE=all] python bench/fraud_bundles.py OLD_BUNDLE NEW_BUNDLE
 
-Uses bench/fraud.py's batch (score_frame + parquet) and score_one (SQLite history) timings.
+Uses bench/fraud.py's batch (score_frame + parquet) and score_one (SQLite history) timings;
+STORE=all fills the history store with every customer's earlier rows (default: 300
+customers', the scored ones).
 """
 
 import importlib.util
@@ -27,7 +29,8 @@ print("|---|---|---|---|---|")
 for name, path in (("baseline", sys.argv[1]), ("ours", sys.argv[2])):
     b = load_bundle(path)
     secs, _ = bf._batch(un, b)
-    lat, cpu = bf._latency(un, b, int(os.environ.get("SINGLE", "150")))
+    store_all = os.environ.get("STORE") == "all"
+    lat, cpu = bf._latency(un, b, int(os.environ.get("SINGLE", "150")), store_all)
     p = np.percentile
     print(
         f"| {name}: {path} | {len(b.feature_names)} | {rows / secs:,.0f} | "

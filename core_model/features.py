@@ -189,6 +189,17 @@ def extract_features(
     )
 
 
+def last_record_window_start(length: int, options: FeatureOptions = FeatureOptions()) -> int:
+    """First record of the window `extract_record_features` reports a sequence's last record
+    from: features of the last record need only ``sequence[start:]`` (one window, one
+    forward), e.g. when one new transaction is scored against a long history."""
+    if length <= 0:
+        return 0
+    # As extract_record_features: windows of max_length - 1 records (the start state takes
+    # one position), each the next one's context.
+    return _windows([length], options.max_length - 1, options.context)[-1].start
+
+
 @torch.inference_mode()
 def extract_record_features(
     model: Model, sequences: Sequence[np.ndarray], options: FeatureOptions = FeatureOptions()

@@ -8,8 +8,9 @@ future). Calibration is Platt scaling (or isotonic) fitted on a still later bloc
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -171,11 +172,16 @@ class ReasonModel:
         contrib = self.contributions(x)
         k = min(self.top_k, contrib.shape[1])
         top = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
-        out: list[list[str]] = []
-        for r in range(len(x)):
-            reasons = [describe(self.names[j], float(x[r, j])) for j in top[r] if contrib[r, j] > 0]
-            out.append(reasons)
-        return out
+        # Gathered once as Python lists: indexing numpy scalars per reason cost as much as
+        # formatting the reasons.
+        rows = np.arange(len(x))[:, None]
+        values = x[rows, top].tolist()
+        shown = (contrib[rows, top] > 0).tolist()
+        formats = [_formatter(n) for n in self.names]
+        return [
+            [formats[j](float(v)) for j, v, ok in zip(js, vs, oks, strict=True) if ok]
+            for js, vs, oks in zip(top.tolist(), values, shown, strict=True)
+        ]
 
 
 def fit_reason_model(
@@ -284,44 +290,54 @@ _ENTITY_TEMPLATES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _describe_entity(name: str, value: float) -> str | None:
+def _entity_formatter(name: str) -> Callable[[float], str] | None:
     for entity, word in _ENTITY_WORDS.items():
         if not name.startswith(f"{entity}_"):
             continue
         rest = name[len(entity) :]
         if rest == "_risk":
-            return f"{word} fraud rate {value:.1%}"
+            return lambda v: f"{word} fraud rate {v:.1%}"
         if rest == "_amount_ratio":
-            return f"amount {value:.1f}x this {word}'s recent mean"
+            return lambda v: f"amount {v:.1f}x this {word}'s recent mean"
         for marker, template in _ENTITY_TEMPLATES:
             if rest.startswith(marker):
-                return template.format(e=word, w=rest[len(marker) :], v=value, p=value)
+                window = rest[len(marker) :]
+                return lambda v: template.format(e=word, w=window, v=v, p=v)
     return None
+
+
+@lru_cache(maxsize=4096)
+def _formatter(name: str) -> Callable[[float], str]:
+    """How feature ``name``'s value reads, worked out once per name: scoring a file explains
+    every row, and matching the name against every pattern per reason cost more than the
+    booster."""
+    entity = _entity_formatter(name)
+    if entity is not None:
+        return entity
+    if name.startswith("amount_mean_"):
+        return lambda v: f"mean amount {v:,.2f} over the customer's last {name[12:]}"
+    if name.startswith("num_") or name.startswith("cat_"):
+        return lambda v: f"{name[4:]} = {v:.3g}"
+    if name.startswith("count_"):
+        return lambda v: f"{v:.0f} earlier transactions in the last {name[6:]}"
+    if name.startswith("amount_sum_"):
+        return lambda v: f"{v:,.2f} spent in the last {name[11:]}"
+    if name.startswith("seq_pc"):
+        return lambda v: f"unusual transaction sequence pattern ({name[4:]})"
+    if name.startswith("seq_surprisal_"):
+        field = _SEQ_FIELDS.get(name[14:], name[14:])
+        return lambda v: f"unusual {field} for this customer's sequence (surprisal {v:.1f})"
+    template = _TEMPLATES.get(name)
+    if template is None:
+        return lambda v: f"{name} = {v:.3g}"
+    if "{e" in template:
+        return lambda v: template.format(v=v, e=float(np.expm1(min(v, 700.0))), p=v)
+    return lambda v: template.format(v=v, e=0.0, p=v)
 
 
 def describe(name: str, value: float) -> str:
     """A readable reason for feature ``name`` having ``value``."""
-    entity = _describe_entity(name, value)
-    if entity is not None:
-        return entity
-    if name.startswith("amount_mean_"):
-        return f"mean amount {value:,.2f} over the customer's last {name[12:]}"
-    if name.startswith("num_") or name.startswith("cat_"):
-        return f"{name[4:]} = {value:.3g}"
-    if name.startswith("count_"):
-        return f"{value:.0f} earlier transactions in the last {name[6:]}"
-    if name.startswith("amount_sum_"):
-        return f"{value:,.2f} spent in the last {name[11:]}"
-    if name.startswith("seq_pc"):
-        return f"unusual transaction sequence pattern ({name[4:]})"
-    if name.startswith("seq_surprisal_"):
-        field = _SEQ_FIELDS.get(name[14:], name[14:])
-        return f"unusual {field} for this customer's sequence (surprisal {value:.1f})"
-    template = _TEMPLATES.get(name)
-    if template is None:
-        return f"{name} = {value:.3g}"
-    expm1 = float(np.expm1(min(value, 700.0))) if "{e" in template else 0.0
-    return template.format(v=value, e=expm1, p=value)
+    return _formatter(name)(value)
 
 
 @dataclass(frozen=True)

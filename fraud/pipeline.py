@@ -12,9 +12,9 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,17 +22,20 @@ from threadpoolctl import ThreadpoolController
 
 from core_model.progress import NULL_PROGRESS, Progress
 from fraud.bundle import Bundle
+from fraud.chunk_context import context_rows, sequence_features
 from fraud.errors import FraudError
-from fraud.feature_schema import require_columns
+from fraud.feature_schema import require_columns, string_keys
 from fraud.features import LabelEvents, compute_features, label_events, single_frame
+from fraud.key_tables import schema_for_keys
 from fraud.routing import BANDS, REVIEW, Decision, Thresholds, route
 
 PAN_COLUMNS = ("pan", "card_number", "card_no", "cardnumber", "primary_account_number")
 HISTORY_LIMIT = 200
 # Rows per entity read for single-transaction entity features (busy terminals are capped).
 ENTITY_LIMIT = 2000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CHUNK = 200_000
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only when a transaction is scored
+    from fraud.entity_history import HistoryScan
 _threadpools: ThreadpoolController | None = None
 
 
@@ -152,6 +155,7 @@ def score_frame(
     engine: Any = None,
     thresholds: Thresholds | None = None,
     events: LabelEvents | None = None,
+    context: pd.DataFrame | None = None,
 ) -> ScoreResult:
     """Score a canonical frame (all of each customer's rows together, as workers split them).
 
@@ -163,12 +167,15 @@ def score_frame(
         events: when ``frame`` is one customer-split chunk of a larger input, that whole
             input's `label_events`, so merchant/terminal risk counts every customer's labels;
             None = the labels in ``frame``.
+        context: when ``frame`` is such a chunk, the whole input's
+            `fraud.chunk_context.context_rows`, so a record model over a terminal's sequence
+            reads all of it; None = ``frame`` is the whole input.
 
     Returns:
         The scored rows (``_line`` dropped) and band counts.
     """
     thresholds = thresholds or bundle.thresholds
-    x = feature_matrix(frame, bundle, events)
+    x = feature_matrix(frame, bundle, events, context)
     scores = bundle.classifier.score(x) if len(x) else np.empty(0)
     bands = route(scores, thresholds)
     reasons = bundle.classifier.reasons.explain(x) if len(x) else []
@@ -186,12 +193,20 @@ def score_frame(
 
 
 def feature_matrix(
-    frame: pd.DataFrame, bundle: Bundle, events: LabelEvents | None = None
+    frame: pd.DataFrame,
+    bundle: Bundle,
+    events: LabelEvents | None = None,
+    context: pd.DataFrame | None = None,
 ) -> np.ndarray:
-    """Classifier input for ``frame``: behavioural (+ sequence, if the bundle has them)."""
+    """Classifier input for ``frame``: behavioural (+ sequence, if the bundle has them).
+
+    ``events`` and ``context`` come from the whole input when ``frame`` is one chunk of it
+    (see `score_frame`).
+    """
     x = compute_features(frame, bundle.schema, events).to_numpy(dtype=np.float64)
     if bundle.sequence is not None:
-        x = np.hstack([x, bundle.sequence.features(frame).to_numpy(dtype=np.float64)])
+        seq = sequence_features(bundle.sequence, frame, context)
+        x = np.hstack([x, seq.to_numpy(dtype=np.float64)])
     return x
 
 
@@ -292,6 +307,8 @@ def score_file(
         1, -(-len(frame) // max(1, options.chunk_rows))
     )
     groups = [np.flatnonzero(codes == k) for k in np.unique(codes)]
+    # A terminal's (merchant's) record model reads that entity's whole sequence.
+    context = context_rows(frame, bundle) if len(groups) > 1 else None
     report = options.progress and len(frame) > options.chunk_rows
     if report:
         progress.stage("scoring", total=len(frame), unit="rows")
@@ -302,6 +319,7 @@ def score_file(
             engine=engine,
             thresholds=options.thresholds,
             events=events,
+            context=context,
         )
         parts.append(res.frame)
         created += res.cases_created
@@ -342,7 +360,8 @@ def score_one(
     Raises:
         FraudError: a required field is missing or malformed.
     """
-    from fraud.review.history import customer_history, record_transactions
+    from fraud.entity_history import transaction_history
+    from fraud.review.history import record_transactions
 
     for key in ("transaction_id", "timestamp", "customer_id", "amount"):
         if txn.get(key) in (None, ""):
@@ -356,12 +375,21 @@ def score_one(
     row = dict(txn)
     row["timestamp"], row["amount"] = ts, amount
     before: datetime = ts.floor("us").to_pydatetime()
-    history = customer_history(engine, str(txn["customer_id"]), before, HISTORY_LIMIT)
-    history = history.drop(columns=[c for c in ("extras",) if c in history.columns])
-    history = _with_entity_history(engine, row, history, bundle, before)
+    # One round trip for the customer's and every entity's rows (indexed range scans).
+    history = transaction_history(engine, _history_scans(row, bundle, before), before)
     # One frame for both feature sets: the same rows `features_for_one` would build.
     combined = single_frame(row, history)
-    x = compute_features(combined, bundle.schema).to_numpy(dtype=np.float64)[-1:]
+    # Only this transaction's keys of the bundle's label tables (the features are the same).
+    keys = {
+        e: string_keys(combined[e].iloc[-1:])[0]
+        for e in bundle.schema.entities
+        if e in combined.columns
+    }
+    schema = schema_for_keys(bundle.schema, keys)
+    # Behavioural features of the last row read its customer's rows and other customers' rows
+    # inside the entity windows; older rows at its terminal are there for the record model.
+    x = compute_features(_within_windows(combined, bundle, before), schema)
+    x = x.to_numpy(dtype=np.float64)[-1:]
     if bundle.sequence is not None:
         # Each record model reads only the transaction's own sequence (its customer's, its
         # terminal's): the other rows added above would only cost forward passes.
@@ -377,41 +405,53 @@ def score_one(
     return Decision(str(txn["transaction_id"]), score, band, reasons, bundle.version)
 
 
-def _with_entity_history(
-    engine: Any, txn: Mapping[str, Any], history: pd.DataFrame, bundle: Bundle, before: datetime
-) -> pd.DataFrame:
-    """The customer's history plus the recent rows of every entity the transaction touches.
+def _entity_window_start(bundle: Bundle, before: datetime) -> datetime:
+    """Start of the longest entity activity window ending at ``before``."""
+    longest = max([s for _, s in bundle.schema.config.entity_windows] + [0.0])
+    return before - pd.Timedelta(seconds=longest).to_pytimedelta()
+
+
+def _within_windows(combined: pd.DataFrame, bundle: Bundle, before: datetime) -> pd.DataFrame:
+    """The rows of ``combined`` (history + the transaction last) that its behavioural
+    features can see: the customer's own, and any inside the longest entity window.
+
+    Stored history carries no labels, so older rows of other customers feed no feature.
+    """
+    start = pd.Timestamp(_entity_window_start(bundle, before))
+    own = (combined["customer_id"] == combined["customer_id"].iloc[-1]).to_numpy()
+    keep = own | (combined["timestamp"] >= start).to_numpy()
+    keep[-1] = True
+    return combined if keep.all() else combined[keep]
+
+
+def _history_scans(
+    txn: Mapping[str, Any], bundle: Bundle, before: datetime
+) -> list[HistoryScan]:
+    """What one transaction's features read from the store: its customer's latest rows, and
+    the recent rows of every entity it touches.
 
     Entity activity features count every customer's rows at a terminal, merchant, device...
     within the longest entity window, so a single transaction needs those rows too (the
-    batch features of a file see them in the file).
+    batch features of a file see them in the file); a record model over a terminal's
+    (merchant's) sequence reads its latest rows, however old.
     """
-    from fraud.entity_history import entity_history
+    from fraud.entity_history import HistoryScan
 
+    scans = [HistoryScan("customer_id", str(txn["customer_id"]), None, HISTORY_LIMIT)]
     cfg = bundle.schema.config
     counted = {
         e
         for e in bundle.schema.entities
         if cfg.entity_windows and any(n.startswith(f"{e}_count_") for n in bundle.schema.names)
     }
-    # Record models over a terminal's (merchant's) sequence read its latest rows, however old.
     sequenced = set(getattr(bundle.sequence, "entities", ())) - {"customer_id"}
     wanted = [
         e
         for e in (*bundle.schema.entities, *sorted(sequenced))
         if e in counted | sequenced and e != "customer_id" and txn.get(e) not in (None, "")
     ]
-    if not wanted:
-        return history
-    longest = max([s for _, s in cfg.entity_windows] + [0.0])
-    window_start = before - pd.Timedelta(seconds=longest).to_pytimedelta()
-    parts = [history]
+    window_start = _entity_window_start(bundle, before)
     for entity in dict.fromkeys(wanted):
-        since = _EPOCH if entity in sequenced else window_start
-        rows = entity_history(engine, entity, str(txn[entity]), since, before, ENTITY_LIMIT)
-        if len(rows):
-            parts.append(rows.drop(columns=[c for c in ("extras",) if c in rows.columns]))
-    if len(parts) == 1:
-        return history
-    merged = pd.concat([p for p in parts if len(p)], ignore_index=True)
-    return merged.drop_duplicates("transaction_id").sort_values("timestamp", kind="stable")
+        since = None if entity in sequenced else window_start
+        scans.append(HistoryScan(entity, str(txn[entity]), since, ENTITY_LIMIT))
+    return scans

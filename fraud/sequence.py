@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from core_model.config import PRESETS, FeatureOptions, TrainConfig
-from core_model.features import extract_record_features
+from core_model.features import extract_record_features, last_record_window_start
 from core_model.load import Model, build_model, load, save
 from core_model.progress import NULL_PROGRESS, Progress
 from core_model.records import FieldSpec, RecordSchema
@@ -199,16 +199,19 @@ class SequenceModel:
         opts = FeatureOptions(
             batch_size=self.config.feature_batch, max_length=self.config.max_length
         )
-        rf = extract_record_features(self.model, seqs, opts)
+        values = self._values(extract_record_features(self.model, seqs, opts))
+        out = np.full((len(frame), values.shape[1]), np.nan)
+        out[order] = values
+        return pd.DataFrame(out, columns=list(self.names), index=frame.index)
+
+    def _values(self, rf: Any) -> np.ndarray:
+        """Feature columns (in `names` order) from extracted record features."""
         parts = [(rf.hidden - self.pca_mean) @ self.pca_components.T, rf.surprisal[:, None]]
         if self.config.field_surprisal:
             parts.append(rf.field_surprisal)
         if self.config.router_entropy:
             parts.append(rf.router_entropy[:, None])
-        values = np.hstack(parts).astype(np.float64)
-        out = np.full((len(frame), values.shape[1]), np.nan)
-        out[order] = values
-        return pd.DataFrame(out, columns=list(self.names), index=frame.index)
+        return np.hstack(parts).astype(np.float64)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -231,7 +234,18 @@ class SequenceModel:
         if key is None or (isinstance(key, float) and key != key):
             return np.full(len(self.names), np.nan)
         own = frame[frame[self.config.entity].astype(str).to_numpy() == str(key)]
-        return self.features(own).to_numpy(dtype=np.float64)[-1]
+        seqs, order = tokenise(own, self.model.schema, self.config.entity)
+        if not seqs or order[-1] != len(own) - 1:
+            return self.features(own).to_numpy(dtype=np.float64)[-1]  # not last in time
+        # The whole sequence is tokenised (a field like "new card here" looks back to its
+        # start), but the last record's features come from its last window alone: one
+        # forward instead of one per window of a long terminal history.
+        opts = FeatureOptions(
+            batch_size=self.config.feature_batch, max_length=self.config.max_length
+        )
+        start = last_record_window_start(len(seqs[0]), opts)
+        rf = extract_record_features(self.model, [seqs[0][start:]], opts)
+        return self._values(rf)[-1]
 
 
 @dataclass

@@ -336,7 +336,10 @@ class _World:
 
     # -- fraud scenarios -----------------------------------------------------------------
     def _random_time(self, rng, margin_days: float = 3.0) -> float:
-        return float(rng.uniform(0, self.span - margin_days * 86400.0))
+        # A scenario starts early enough to play out before the end; a simulation shorter
+        # than twice that margin lets it start anywhere in its first half instead.
+        high = max(self.span - margin_days * 86400.0, 0.5 * self.span)
+        return float(rng.uniform(0, high))
 
     def card_testing(self, rng: np.random.Generator, quota: int) -> pd.DataFrame:
         """Bursts of tiny online charges on one card, sometimes cashed out with a larger one."""
@@ -388,7 +391,10 @@ class _World:
             merch = rng.choice(physical)
             terminal = merch * 8 + rng.integers(0, self.m_terminals[merch])
             k = int(min(rng.integers(10, 80), quota - made))
-            t = self._random_time(rng, 12) + rng.uniform(0, rng.uniform(2, 10) * 86400, k)
+            t0 = self._random_time(rng, 12)
+            # Over days, but never past the end (binds only in simulations under 22 days).
+            days = min(rng.uniform(2, 10) * 86400, self.span - 1.0 - t0)
+            t = t0 + rng.uniform(0, days, k)
             cust = rng.integers(0, self.config.n_customers, k)
             amount = rng.lognormal(np.log(rng.uniform(40, 250)), 0.5, k)
             channel = rng.choice([0, 1], k)

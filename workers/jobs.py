@@ -4,8 +4,10 @@ A scoring job lives in ``<jobs_dir>/<job_id>/``: ``manifest.json``, ``chunk-0000
 (raw input rows) or ``chunk-00000.parquet`` (validated rows) — one customer's rows always in
 one chunk so each sequence is scored whole —, ``chunk-00000.scored.parquet`` (or ``.csv``, as
 the output) and ``chunk-00000.json`` (the chunk's summary, written last: its presence means
-the chunk is done). When the job is aggregated only ``result.json`` is left; housekeeping
-removes folders older than the retention.
+the chunk is done), and for validated chunks ``events.parquet`` / ``context.parquet`` (the
+whole input's rows and labels for entity features, and its terminal/merchant record-model
+features by transaction id). When the job is aggregated only ``result.json`` is left;
+housekeeping removes folders older than the retention.
 Every file is written to a temporary name and renamed, so a redelivered chunk either finds a
 finished result or rewrites the same one; it never appends.
 """
@@ -97,11 +99,15 @@ def split_job(
 ) -> dict[str, Any]:
     """Write a job's manifest and chunks, calling ``enqueue(index, chunk)`` after each chunk.
 
-    Plain CSV input is only grouped by customer here (raw chunks, validated by their chunk
-    tasks in parallel); other input is read and validated whole first (see
-    `workers.partition`). The manifest is written before the first chunk, so whichever task
-    finishes the last chunk knows it is the last.
+    Plain unlabelled CSV input, for a bundle whose features stay within a customer, is only
+    grouped by customer here (raw chunks, validated by their chunk tasks in parallel); other
+    input is read and validated whole first (see `workers.partition`), and what its chunks
+    need from the rest of it (`fraud.chunk_context`: entity events, other entities'
+    record-model features) is written once beside them. The manifest is written before the
+    first chunk, so whichever task finishes the last chunk knows it is the last.
     """
+    from fraud.chunk_context import context_rows, needs_whole_input
+    from fraud.features import label_events
     from fraud.pan import load_or_create_pan_key
     from fraud.pipeline import read_input
 
@@ -122,14 +128,17 @@ def split_job(
         "column_map": column_map,
         "keep_files": bool(options.get("keep_job_files", False)),
     }
+    bundle = fraud_bundle(app)
     table = partition.raw_csv_table(path)
     plan = None
-    # Merchant and terminal risk count every customer's labels, so a labelled input is read
-    # whole (validated path) to take its label events once for all chunks.
+    # Merchant and terminal risk count every customer's labels, terminal activity every
+    # customer's rows, and a terminal's record model reads its whole sequence: for such a
+    # bundle, or a labelled input, the input is read whole (validated path) and what chunks
+    # need from the rest of it is written once beside them.
     labelled = table is not None and partition.source_column(
         table.column_names, column_map, "is_fraud"
     )
-    if table is not None and not labelled:
+    if table is not None and not labelled and not needs_whole_input(bundle):
         plan = partition.plan_raw(table, path, column_map, pan_key, chunk_rows)
     if plan is not None:
         chunks = [directory / f"chunk-{i:05d}.arrow" for i in range(len(plan.bounds))]
@@ -144,13 +153,15 @@ def split_job(
         partition.write_raw_chunks(plan, chunks.__getitem__, lambda i, p: enqueue(i, str(p)))
         return manifest
     frame, rejections, rows_in = read_input(path, column_map, pan_key)
-    if "is_fraud" in frame.columns:
-        from fraud.features import label_events
-
+    if "is_fraud" in frame.columns or needs_whole_input(bundle):
         events_path = directory / "events.parquet"
-        events = label_events(frame, fraud_bundle(app).schema)
-        write_frame_atomic(events.to_frame(), events_path)
+        write_frame_atomic(label_events(frame, bundle.schema).to_frame(), events_path)
         manifest["events"] = str(events_path)
+    context = context_rows(frame, bundle)
+    if context is not None:
+        context_path = directory / "context.parquet"
+        write_frame_atomic(context, context_path)
+        manifest["context"] = str(context_path)
     parts = partition.split_by_customer(frame, chunk_rows)
     chunks = [directory / f"chunk-{i:05d}.parquet" for i in range(len(parts))]
     manifest.update(
@@ -230,7 +241,10 @@ def score_chunk(
         from fraud.features import LabelEvents
 
         events = LabelEvents.from_frame(pd.read_parquet(manifest["events"]))
-    result = score_frame(frame, fraud_bundle(app), engine=_review_engine(app), events=events)
+    context = pd.read_parquet(manifest["context"]) if manifest.get("context") else None
+    result = score_frame(
+        frame, fraud_bundle(app), engine=_review_engine(app), events=events, context=context
+    )
     scored_path = directory / f"chunk-{index:05d}.scored{_part_suffix(manifest['output'])}"
     write_frame_atomic(result.frame, scored_path)
     summary = {

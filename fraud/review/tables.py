@@ -150,5 +150,10 @@ transactions = Table(
     _optional("lat", Float),
     _optional("lon", Float),
     _optional("extras", JSON),  # dict[str, Any]
+    # One range scan per key for single-transaction scoring: the customer's history and the
+    # recent rows of its terminal, merchant and device (fraud.entity_history; migration 0002).
     Index("ix_transactions_customer_id_timestamp", "customer_id", "timestamp"),
+    Index("ix_transactions_terminal_id_timestamp", "terminal_id", "timestamp"),
+    Index("ix_transactions_merchant_id_timestamp", "merchant_id", "timestamp"),
+    Index("ix_transactions_device_id_timestamp", "device_id", "timestamp"),
 )

@@ -167,3 +167,25 @@ def test_terminal_sequences_feed_their_own_features(tmp_path):
     txn["timestamp"] = unlabelled["timestamp"].iloc[-1].isoformat()
     decision = score_one(txn, loaded, engine, record=False)
     assert decision.score == pytest.approx(float(a[-1]), rel=1e-5)
+
+
+def test_last_row_of_a_long_sequence_reads_only_its_last_window(frame, seq_model):
+    """Single-transaction scoring runs one window of a long history, with batch's values."""
+    import dataclasses
+
+    # Windows of 79 records, each the next one's 64 of context: a 3000-row "terminal" spans
+    # many of them.
+    short = dataclasses.replace(seq_model, config=dataclasses.replace(TINY, max_length=80))
+    one = frame.assign(customer_id="one")
+    from core_model.config import FeatureOptions
+    from core_model.features import last_record_window_start
+
+    assert last_record_window_start(len(one), FeatureOptions(max_length=80)) > 2000
+    for n in (20, 79, 80, 95, 500, len(one)):
+        part = one.head(n)
+        np.testing.assert_allclose(
+            short.features_for_last(part),
+            short.features(part).to_numpy()[-1],
+            rtol=1e-5,
+            atol=1e-5,
+        )

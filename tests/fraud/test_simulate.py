@@ -122,3 +122,14 @@ def test_cli_stdout_keeps_data_and_summary_apart():
     assert result.stdout.startswith("transaction_id,timestamp,customer_id,amount,")
     assert len(result.stdout.splitlines()) == 1001
     assert "1000 rows" in result.stderr and "1000 rows" not in result.stdout
+
+
+@pytest.mark.parametrize("days", [7, 10, 15])
+def test_a_short_simulation_keeps_every_scenario_inside_its_days(days):
+    # A compromised terminal plays out over up to 12 days: shorter runs used to crash.
+    config = SimulationConfig(n_transactions=5_000, n_customers=200, n_merchants=60, days=days)
+    short = simulate(config)
+    assert len(short) == config.n_transactions
+    end = pd.Timestamp(config.start) + pd.Timedelta(days=days)
+    assert short["timestamp"].max() < end
+    assert set(short.loc[short["is_fraud"] == 1, "fraud_scenario"]) == set(SCENARIOS)

@@ -95,6 +95,20 @@ def _check_output(
     assert review <= set(cases)
 
 
+def _check_scores_as_one_file(stack, path: Path, output: Path, tmp_path: Path) -> None:
+    from fraud.bundle import default_bundle_path, load_bundle
+    from fraud.pan import load_or_create_pan_key
+    from fraud.pipeline import ScoreOptions, score_file
+
+    bundle = load_bundle(default_bundle_path(stack.settings.home))
+    whole = tmp_path / "whole.parquet"
+    options = ScoreOptions(progress=False, pan_key=load_or_create_pan_key(stack.settings.home))
+    score_file(path, whole, options, bundle)
+    ours = pd.read_parquet(output).set_index("transaction_id")["score"]
+    expected = pd.read_parquet(whole).set_index("transaction_id")["score"]
+    pd.testing.assert_series_equal(ours.sort_index(), expected.sort_index())
+
+
 def test_score_job_end_to_end(stack, transactions, tmp_path: Path) -> None:
     path, expected = transactions
     output = tmp_path / "scored.parquet"
@@ -112,8 +126,12 @@ def test_score_job_end_to_end(stack, transactions, tmp_path: Path) -> None:
     assert progress, "no PROGRESS state seen"
     assert all(0 < done <= total == result["chunks"] for done, total in progress)
     assert [d for d, _ in progress] == sorted(d for d, _ in progress)
-    # Validated in the chunk tasks; rejections name the file, line and field.
-    assert result["ingest"] == "per chunk"
+    # The shipped bundle's terminal features and record model read across customers, so the
+    # file is validated whole and each chunk gets the rest of it as context: the scores are
+    # the whole file's.
+    assert result["ingest"] == "whole file"
+    _check_scores_as_one_file(stack, path, output, tmp_path)
+    # Rejections name the file, line and field.
     rejected = {(r["line"], r["field"]) for r in result["rejections"]}
     assert rejected == {(ROWS + 2, "amount"), (ROWS + 3, "timestamp")}
     assert {r["path"] for r in result["rejections"]} == {str(path.resolve())}
@@ -234,21 +252,12 @@ def test_train_job_writes_a_loadable_bundle(stack_factory, tmp_path: Path) -> No
     assert bundle.version == result["bundle"]["version"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known regression (issue 16): the shipped bundle's terminal record model reads each "
-    "terminal's sequence across customers, and a job split by customer shows each chunk only "
-    "part of it; the partitioner must pass whole entity sequences (or events) to every chunk",
-)
 def test_labelled_input_scores_as_one_file(stack, tmp_path: Path) -> None:
-    # Merchant and terminal risk count every customer's labels: scores from chunks split by
-    # customer must equal scoring the file in one piece.
+    # Merchant and terminal risk count every customer's labels, and the terminal record model
+    # reads each terminal's sequence across customers: scores from chunks split by customer
+    # must equal scoring the file in one piece.
     if stack.kind != "sqlite":
         pytest.skip("the split logic is the same on every transport; run once")
-    from fraud.bundle import default_bundle_path, load_bundle
-    from fraud.pan import load_or_create_pan_key
-    from fraud.pipeline import ScoreOptions, score_file
-
     # After the shipped bundle's training cutoff, so the file's own labels count.
     frame = make_transactions(3000, customers=150, seed=11, start="2026-06-01")
     rng = np.random.default_rng(11)
@@ -264,10 +273,4 @@ def test_labelled_input_scores_as_one_file(stack, tmp_path: Path) -> None:
     )
     assert result["ok"] is True and result["chunks"] >= 5, result
     assert result["ingest"] == "whole file"
-    bundle = load_bundle(default_bundle_path(stack.settings.home))
-    whole = tmp_path / "whole.parquet"
-    options = ScoreOptions(progress=False, pan_key=load_or_create_pan_key(stack.settings.home))
-    score_file(path, whole, options, bundle)
-    ours = pd.read_parquet(output).set_index("transaction_id")["score"]
-    expected = pd.read_parquet(whole).set_index("transaction_id")["score"]
-    pd.testing.assert_series_equal(ours.sort_index(), expected.sort_index())
+    _check_scores_as_one_file(stack, path, output, tmp_path)

@@ -33,8 +33,12 @@ def test_empty_database_is_migrated_on_first_use_without_drift(db_url):
         assert TABLES <= set(inspect(engine).get_table_names())
         indexes = {i["name"] for i in inspect(engine).get_indexes("transactions")}
         assert "ix_transactions_customer_id_timestamp" in indexes
+        # Single-transaction scoring reads each entity's recent rows by an index range.
+        assert {
+            f"ix_transactions_{c}_timestamp" for c in ("terminal_id", "merchant_id", "device_id")
+        } <= indexes
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         _check_no_drift(engine)
         assert get_engine(db_url) is engine  # cached: migrations run once per process
     finally:
@@ -109,7 +113,14 @@ def test_cli_db_upgrade_to_a_revision_and_back_down(sqlite_url, tmp_path):
     assert state() == (None, set())
     result = invoke("db", "upgrade")
     assert result.exit_code == 0 and "review database at head" in result.output
-    assert state()[0] == "0001"
+    assert state()[0] == "0002"
+    # One step down drops the entity indexes and keeps the tables and their rows.
+    engine = create_review_engine(sqlite_url)
+    downgrade_database(engine, "0001")
+    indexes = {i["name"] for i in sa.inspect(engine).get_indexes("transactions")}
+    engine.dispose()
+    assert state()[0] == "0001" and "ix_transactions_terminal_id_timestamp" not in indexes
+    assert "ix_transactions_customer_id_timestamp" in indexes
     # An unknown revision is the user's error: exit 2 and one line naming it, no traceback.
     result = invoke("db", "upgrade", "--revision", "nope")
     assert result.exit_code == 2, result.output
@@ -151,7 +162,7 @@ def test_cli_db_downgrade_asks_first_then_drops_the_schema(db_url, tmp_path, mak
     engine = create_review_engine(db_url)
     upsert_cases(engine, [make_case(1)])
     engine.dispose()
-    full = ({"0001"}, {"cases", "case_events", "transactions"})
+    full = ({"0002"}, {"cases", "case_events", "transactions"})
     assert _schema_state(db_url) == full
 
     # Declined, or a JSON run without --yes: nothing is dropped.
@@ -169,7 +180,7 @@ def test_cli_db_downgrade_asks_first_then_drops_the_schema(db_url, tmp_path, mak
     assert invoke("upgrade").exit_code == 0
     result = invoke("downgrade", "--revision", "base", "--yes", "--format", "json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"from": ["0001"], "revision": "base", "now": []}
+    assert json.loads(result.stdout) == {"from": ["0002"], "revision": "base", "now": []}
     assert _schema_state(db_url) == (set(), set())
 
     unknown = invoke("downgrade", "--revision", "nope", "--yes")
