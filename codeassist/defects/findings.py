@@ -80,6 +80,9 @@ class DetectOptions:
         gate: Score a statement's candidate edits in full only where the first pass rates it
             at or above this bug probability (`detector.statement_features`); 0 (the default)
             scores every statement in full.
+        cheap_gate: Send only the statements the cheap gate (`codeassist.defects.gate`, from
+            syntax-tree facts alone) finds suspicious through the code model; False scores
+            every statement some candidate edit applies to.
     """
 
     static: bool = True
@@ -91,3 +94,4 @@ class DetectOptions:
     max_findings_per_file: int = 20
     threads: int = 1
     gate: float = GATE
+    cheap_gate: bool = True
