@@ -74,8 +74,10 @@ def main() -> None:
           f"{detector.threshold:.3f}, {int(likely.sum())} at 0.5")  # fmt: skip
 
     bug_scores, clean_scores = gate.score(bugs.cheap), gate.score(whole)
-    print("\n| gate threshold | statements scored (of all) | found bugs kept | "
-          "bugs >= 0.5 kept | seeded bugs kept |")
+    print(
+        "\n| gate threshold | statements scored (of all) | found bugs kept | "
+        "bugs >= 0.5 kept | seeded bugs kept |"
+    )
     print("|---|---|---|---|---|")
     candidates = np.unique(np.round(np.quantile(clean_scores, np.linspace(0, 0.99, 100)), 4))
     chosen = 0.0
