@@ -87,8 +87,9 @@ class CodeModelReport:
     corpus_sha256: str
 
 
-def load_code_model(path: Path | None = None, device: str = "cpu") -> Model:
-    """Load the code model (the shipped one by default).
+def load_code_model(path: Path | None = None, device: str = "cpu", dtype: str = "auto") -> Model:
+    """Load the code model (the shipped one by default) on `device` ("auto": a GPU when
+    present) in `dtype` ("auto": bfloat16 on a GPU, float32 on the CPU).
 
     Raises:
         CodeassistError: the directory does not hold a model.
@@ -98,7 +99,7 @@ def load_code_model(path: Path | None = None, device: str = "cpu") -> Model:
         raise CodeassistError(
             f"{path}: no code model here (train one with `moesuite train-code-model`)"
         )
-    return load(path, device=device)
+    return load(path, device=device, dtype=dtype)
 
 
 def training_corpus(config: CodeModelConfig | None = None) -> list[CorpusFile]:

@@ -1,7 +1,7 @@
 """Which optional install (``pip install 'moesuite[EXTRA]'``) provides a missing module.
 
-The base install is light (the code tools: ``refactor`` and static ``detect-defects
---no-learned``); the model core, fraud scoring and the Celery workers are extras. A command
+The base install is light (the code tools: ``refactor`` and ``detect-defects`` without
+``--learned``); the model core, fraud scoring and the Celery workers are extras. A command
 whose extra is missing says which one to install instead of showing an ImportError.
 """
 

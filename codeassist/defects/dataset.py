@@ -19,6 +19,7 @@ import numpy as np
 from codeassist.defects.corpus import CorpusFile
 from codeassist.defects.detector import N_FEATURES, Gate, statement_features
 from codeassist.defects.findings import BUG_KINDS
+from codeassist.defects.gate import CHEAP_FEATURES
 from codeassist.defects.mutate import Mutation, list_mutations, sample_mutations
 from codeassist.defects.statements import SourceIndex, list_statements, statement_at
 from codeassist.defects.variants import candidate_edits
@@ -35,7 +36,8 @@ class Dataset:
     ``group [N]`` (file index), ``spans [N, 2]`` (first and last line of each row's statement,
     in its file or mutant), ``lines`` (lines of the files whose clean statements were all
     scored; 0 when they were sampled) and the seeded ``mutations`` as (file index, mutation),
-    one per positive row in row order."""
+    one per positive row in row order; ``cheap [N, C]`` the rows' `gate.cheap_features`
+    (None for a dataset read from the feature cache)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -44,6 +46,7 @@ class Dataset:
     spans: np.ndarray
     lines: int
     mutations: list[tuple[int, Mutation]]
+    cheap: np.ndarray | None = None
 
 
 def build_dataset(
@@ -68,7 +71,7 @@ def build_dataset(
         gate: Passed to `statement_features` (evaluation scores as detection does).
     """
     rng = random.Random(seed)
-    xs, ys, kinds, groups, spans = [], [], [], [], []
+    xs, ys, kinds, groups, spans, cheap = [], [], [], [], [], []
     seeded: list[tuple[int, Mutation]] = []
     lines = 0
     for first in range(0, len(files), _FILES_PER_CALL):
@@ -113,6 +116,7 @@ def build_dataset(
                 continue
             n = len(feats.statements)
             xs.append(feats.matrix)
+            cheap.append(feats.cheap)
             ys.append(np.full(n, int(kind >= 0)))
             kinds.append(np.full(n, kind))
             groups.append(np.full(n, f))
@@ -129,4 +133,5 @@ def build_dataset(
         np.concatenate(spans).astype(np.int64) if spans else np.zeros((0, 2), np.int64),
         lines,
         seeded,
+        np.concatenate(cheap) if cheap else np.zeros((0, len(CHEAP_FEATURES)), np.float32),
     )

@@ -24,13 +24,17 @@ from core_model.progress import NULL_PROGRESS, Progress
 @functools.lru_cache(maxsize=4)
 def _learned_engine(code_model_dir: str | None, detector_dir: str | None):
     from codeassist.code_model import load_code_model
-    from codeassist.defects.detector import check_code_model, load_detector
+    from codeassist.defects.detector import DETECTOR_DIR, check_code_model, load_detector
+    from codeassist.defects.gate import load_gate
 
     directory = Path(detector_dir) if detector_dir else None
     detector = load_detector(directory)
-    model = load_code_model(Path(code_model_dir) if code_model_dir else None)
+    # A GPU when present; float32 there too, the precision the detector's features were made in.
+    model = load_code_model(
+        Path(code_model_dir) if code_model_dir else None, device="auto", dtype="float32"
+    )
     check_code_model(detector, model, directory)
-    return model, detector
+    return model, detector, load_gate(directory or DETECTOR_DIR)
 
 
 @contextlib.contextmanager
@@ -48,6 +52,10 @@ def limit_threads(threads: int) -> Iterator[None]:
         os.environ["TOKENIZERS_PARALLELISM"] = "false"
     with threadpool_limits(limits=threads):
         yield
+
+
+def _every_statement(rows):
+    return [True] * len(rows)
 
 
 def learned_threshold(options: DetectOptions) -> float:
@@ -85,12 +93,15 @@ def _learned_findings(
     from codeassist.defects.detector import statement_features
     from codeassist.defects.fix import propose_fix, reads_as_fix
 
-    model, detector = _learned_engine(options.code_model_dir, options.detector_dir)
+    model, detector, cheap = _learned_engine(options.code_model_dir, options.detector_dir)
     with limit_threads(options.threads):
         gate = None
         if options.gate > 0:
             gate = lambda rows: detector.score(rows)[0] >= options.gate  # noqa: E731
-        feats = statement_features(model, [source], [tree], gate=gate)[0]
+        # Statements no edit applies to are never scored (they score 0); with the cheap gate
+        # only those its facts make suspicious go through the code model (`gate`).
+        keep = cheap.keep if cheap is not None and options.cheap_gate else _every_statement
+        feats = statement_features(model, [source], [tree], gate=gate, cheap_gate=keep)[0]
         probability, kind_index, _ = detector.score(feats.matrix)
     order = probability.argsort()[::-1][: options.max_findings_per_file]
     findings = []

@@ -39,9 +39,8 @@ from codeassist.defects.variants import (
     statement_window,
 )
 from codeassist.files import write_atomic
-from core_model.config import FeatureOptions
-from core_model.features import extract_features
 from core_model.load import Model
+from core_model.token_scores import score_tokens
 
 DETECTOR_DIR = Path(__file__).resolve().parent.parent / "assets" / "defect_detector"
 NODE_TYPES = (
@@ -85,6 +84,8 @@ class StatementFeatures:
     matrix: np.ndarray
     variants: list[list[Mutation]]
     deltas: list[np.ndarray]
+    # `gate.cheap_features` of the statements, ``[S, C]`` (what the cheap gate decided on).
+    cheap: np.ndarray | None = None
 
     def best_variant(self, i: int, kind: str | None = None) -> tuple[Mutation, float] | None:
         """The edit of statement `i` (of `kind`, if given) the code model prefers most."""
@@ -203,8 +204,13 @@ def _written_pass(model: Model, jobs: list[_Job], scorer: _LocalScorer) -> list:
     """Pass 1: each written window once; the variants to try, chosen by the model's
     next-token preference at each edit; and each variant's estimated gain (that preference:
     NaN where the edit's first token was not scored). Costs one window per statement."""
-    options = FeatureOptions(per_position=True, batch_size=32, max_length=512, top_k=_TOP_K)
-    written = extract_features(model, [job.window_text for job in jobs], options).positions or []
+    # Top-k only where an edit starts: what the model expected there is all `gain` reads.
+    written = score_tokens(
+        model,
+        [job.window_text for job in jobs],
+        top_k=_TOP_K,
+        top_k_at=[[m.start - job.window_start for m in job.candidates] for job in jobs],
+    )
     wanted = set()
     for job, position in zip(jobs, written, strict=True):
         for m in job.candidates:
@@ -232,13 +238,16 @@ def _written_pass(model: Model, jobs: list[_Job], scorer: _LocalScorer) -> list:
 def _edited_pass(model: Model, jobs: list[_Job], written: list) -> list[np.ndarray]:
     """Pass 2: every chosen variant in its own edited window; the gains in surprisal of the
     statement and what follows it, as written minus as edited."""
-    options = FeatureOptions(per_position=True, batch_size=32, max_length=512)
     texts: list[str] = []
+    starts: list[int] = []
     for job in jobs:
         for m in job.variants:
             a, b = m.start - job.window_start, m.end - job.window_start
             texts.append(job.window_text[:a] + m.mutated + job.window_text[b:])
-    edited = (extract_features(model, texts, options).positions or []) if texts else []
+            starts.append(job.statement.start - job.window_start)
+    # Only the statement and what follows it are compared (`_region_surprisal`): the output
+    # layer runs on those positions alone.
+    edited = score_tokens(model, texts, surprisal_from=starts) if texts else []
     out, k = [], 0
     for job, position in zip(jobs, written, strict=True):
         rel_start = job.statement.start - job.window_start
@@ -261,12 +270,24 @@ def _edited_pass(model: Model, jobs: list[_Job], written: list) -> list[np.ndarr
 Gate = Callable[[np.ndarray], np.ndarray]
 
 
+def _unscored_row(statement: Statement) -> np.ndarray:
+    """The row of a statement the code model did not see: no edit tried (so `Detector.score`
+    gives it 0), its AST features as usual."""
+    row = np.full(N_FEATURES - N_USAGE, np.nan, np.float32)
+    row[:N_STATS] = 0.0
+    row[-_VARIANT_COUNT_FROM_END + N_USAGE] = 0.0  # edits tried
+    node = NODE_TYPES.index(statement.node_type) if statement.node_type in NODE_TYPES else -1
+    row[-N_AST:] = [node, statement.depth, statement.end_line - statement.line + 1]
+    return row
+
+
 def statement_features(
     model: Model,
     sources: list[str],
     trees: list[ast.Module] | None = None,
     selected: list[list[int] | None] | None = None,
     gate: Gate | None = None,
+    cheap_gate: Gate | None = None,
 ) -> list[StatementFeatures]:
     """Per-statement feature rows for each source.
 
@@ -280,12 +301,20 @@ def statement_features(
             the model's next-token preference at the edit instead of scored in its own
             window), True where the edits are to be scored in full; the other rows keep the
             estimates. None scores every statement in full (training and evaluation).
+        cheap_gate: Given `gate.cheap_features` rows, True where the statement goes through
+            the code model at all; the others, and every statement no candidate edit applies
+            to, get an unscored row (`Detector.score` gives it 0). None sends every statement
+            through the model (training, evaluation and the features' own tests).
     """
+    from codeassist.defects.gate import cheap_features
+
     trees = trees or [ast.parse(s) for s in sources]
     selected = selected or [None] * len(sources)
     per_source: list[list[Statement]] = []
     usage: list[np.ndarray] = []
+    cheap: list[np.ndarray] = []
     jobs: list[_Job] = []
+    scored: list[np.ndarray] = []  # per source: which statements have a job
     for i, (source, tree, chosen) in enumerate(zip(sources, trees, selected, strict=True)):
         index = SourceIndex(source)
         statements = list_statements(tree, index)
@@ -294,12 +323,22 @@ def statement_features(
         per_source.append(statements)
         usage.append(usage_features(tree, index, statements))
         mutations = list_mutations(source, tree) if statements else {}
-        for statement in statements:
-            window = statement_window(index, statement)
-            candidates = candidate_edits(source, statement, mutations)
-            text = source[window.start : window.end]
-            jobs.append(_Job(i, statement, window.start, text, candidates))
-    usage_rows = np.concatenate(usage) if usage else np.zeros((0, N_USAGE), np.float32)
+        candidates = [candidate_edits(source, st, mutations) for st in statements]
+        cheap.append(cheap_features(statements, candidates, usage[-1]))
+        keep = np.ones(len(statements), bool)
+        if cheap_gate is not None and statements:
+            keep = np.array([bool(c) for c in candidates]) & np.asarray(cheap_gate(cheap[-1]), bool)
+        scored.append(keep)
+        for statement, edits, wanted in zip(statements, candidates, keep, strict=True):
+            if wanted:
+                window = statement_window(index, statement)
+                text = source[window.start : window.end]
+                jobs.append(_Job(i, statement, window.start, text, edits))
+    usage_rows = (
+        np.concatenate([u[s] for u, s in zip(usage, scored, strict=True)])
+        if usage
+        else (np.zeros((0, N_USAGE), np.float32))
+    )
     rows: list[np.ndarray] = []
     deltas: list[np.ndarray] = []
     scorer = _LocalScorer(model)
@@ -327,13 +366,20 @@ def statement_features(
             rows.append(_row(job, position.surprisal, position.offsets, gain))
             deltas.append(gain)
     out, k = [], 0
-    for statements, facts in zip(per_source, usage, strict=True):
-        n = len(statements)
-        matrix = np.stack(rows[k : k + n]) if n else np.zeros((0, N_FEATURES - N_USAGE), np.float32)
+    for statements, facts, keep, easy in zip(per_source, usage, scored, cheap, strict=True):
+        matrix = np.zeros((len(statements), N_FEATURES - N_USAGE), np.float32)
+        variants: list[list[Mutation]] = [[] for _ in statements]
+        gains_out = [np.zeros(0, np.float32) for _ in statements]
+        for j, statement in enumerate(statements):
+            if keep[j]:
+                matrix[j] = rows[k]
+                variants[j] = jobs[k].variants
+                gains_out[j] = deltas[k]
+                k += 1
+            else:
+                matrix[j] = _unscored_row(statement)
         matrix = np.concatenate([matrix, facts], axis=1)
-        variants = [j.variants for j in jobs[k : k + n]]
-        out.append(StatementFeatures(statements, matrix, variants, deltas[k : k + n]))
-        k += n
+        out.append(StatementFeatures(statements, matrix, variants, gains_out, easy))
     return out
 
 

@@ -29,3 +29,7 @@ class DetectorArtifactError(DefectsError):
         super().__init__(f"{path}: {reason} (rebuild it with `moesuite train-defects`)")
         self.path = path
         self.reason = reason
+
+
+class TrainingDataError(DefectsError):
+    """The training rows cannot fit a detector (too few seeded bugs or clean statements)."""

@@ -81,6 +81,9 @@ class DetectOptions:
             at or above this bug probability (`detector.statement_features`); 0 (the default)
             scores every statement in full.
         pylint: Run pylint's chosen inference checks (`pylint_engine`; slower than ruff).
+        cheap_gate: Send only the statements the cheap gate (`codeassist.defects.gate`, from
+            syntax-tree facts alone) finds suspicious through the code model; False scores
+            every statement some candidate edit applies to.
     """
 
     static: bool = True
@@ -93,3 +96,4 @@ class DetectOptions:
     threads: int = 1
     gate: float = GATE
     pylint: bool = False
+    cheap_gate: bool = True

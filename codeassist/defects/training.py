@@ -18,11 +18,16 @@ from codeassist.defects.detector import (
     code_model_digest,
     save_detector,
 )
+from codeassist.defects.errors import TrainingDataError
 from core_model.progress import NULL_PROGRESS, Progress
 
 # At the default thresholds, static and learned together may raise at most this many alarms per
 # 1,000 clean lines.
 TARGET_FALSE_ALARMS_PER_KLOC = 1.0
+# Fewest seeded-bug and clean training rows a detector is fitted on.
+MIN_ROWS_PER_CLASS = 2
+# Fewer training rows than this: no early stopping (see `fit_classifiers`).
+EARLY_STOPPING_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -117,23 +122,59 @@ def split_training_files(config: TrainDetectorConfig) -> tuple[list, list]:
     return _split_by_package(files, config.validation_files)
 
 
+def _fit_matrix(x: np.ndarray) -> np.ndarray:
+    """`x` with columns that are NaN in every row set to 0: scikit-learn's binning fails on
+    them (a small run where no statement got an edit of some kind); a constant column is never
+    split on, so the fitted trees are what they would be without it."""
+    empty = np.isnan(x).all(axis=0)
+    if not empty.any():
+        return x
+    x = x.copy()
+    x[:, empty] = 0.0
+    return x
+
+
+def check_training_rows(train: Dataset) -> None:
+    """Refuse rows no detector can be fitted on, with what is missing and what to change.
+
+    Raises:
+        TrainingDataError: fewer than `MIN_ROWS_PER_CLASS` seeded-bug or clean rows.
+    """
+    bugs = int(train.y.sum())
+    clean = len(train.y) - bugs
+    if bugs < MIN_ROWS_PER_CLASS or clean < MIN_ROWS_PER_CLASS:
+        raise TrainingDataError(
+            f"training features: {bugs} seeded-bug rows and {clean} clean rows; the "
+            f"classifiers need at least {MIN_ROWS_PER_CLASS} of each (use more --files, "
+            "--mutants or --clean)"
+        )
+
+
 def fit_classifiers(train: Dataset, sample_weight: np.ndarray, seed: int) -> tuple:
-    """The bug classifier (weighted rows) and the kind classifier (rows of a known kind)."""
+    """The bug classifier (weighted rows) and the kind classifier (rows of a known kind).
+
+    Raises:
+        TrainingDataError: too few rows of a class (`check_training_rows`).
+    """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    check_training_rows(train)
+    x = _fit_matrix(train.x)
     # Few, shallow trees: the artifact stays small and the ranking generalises across packages.
+    # Early stopping holds out a stratified 15%, which a small run (a test, a first try) has
+    # too few rows of a class for; the shipped recipe has thousands of rows and keeps it.
     bug = HistGradientBoostingClassifier(
         learning_rate=0.05, max_iter=250, max_leaf_nodes=15, l2_regularization=1.0,
-        min_samples_leaf=30, early_stopping=True, validation_fraction=0.15,
-        random_state=seed,
+        min_samples_leaf=30, early_stopping=len(train.y) >= EARLY_STOPPING_ROWS,
+        validation_fraction=0.15, random_state=seed,
     )  # fmt: skip
-    bug.fit(train.x, train.y, sample_weight=sample_weight)
+    bug.fit(x, train.y, sample_weight=sample_weight)
     positive = train.kind >= 0
     kind = HistGradientBoostingClassifier(
         learning_rate=0.1, max_iter=60, max_leaf_nodes=15, min_samples_leaf=20,
         early_stopping=False, random_state=seed,
     )  # fmt: skip
-    kind.fit(train.x[positive], train.kind[positive])
+    kind.fit(x[positive], train.kind[positive])
     return bug, kind
 
 
@@ -184,7 +225,10 @@ def train_detector(
         "train_files": len(train_files),
         "train_packages": sorted({f.package for f in train_files}),
         "validation_files": len(val_files),
-        "validation_auc": float(roc_auc_score(val.y, val_scores)),
+        # One class only (a small run): no ranking to measure.
+        "validation_auc": (
+            float(roc_auc_score(val.y, val_scores)) if len(set(val.y.tolist())) == 2 else None
+        ),
         "validation_clean_lines": val.lines,
         "validation_recall": float(flagged[~clean].mean()) if (~clean).any() else 0.0,
         "validation_false_alarms_per_kloc": 1000 * float(flagged[clean].sum()) / max(1, val.lines),

@@ -43,7 +43,13 @@ def _version() -> str:
     default=True,
     help="Run the semantic rules (self attributes, loop variables, call arity, ...).",
 )
-@click.option("--learned/--no-learned", default=True, help="Run the learned detector.")
+@click.option(
+    "--learned/--no-learned",
+    default=False,
+    help="Also run the learned detector (code model + classifier; needs the 'model' extra). "
+    "Off by default: on real fixes of the validation repositories it found no bug whose fixed "
+    "version it left alone, at ~50x the time (docs/benchmarks.md).",
+)
 @click.option(
     "--pylint/--no-pylint",
     default=False,
