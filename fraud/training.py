@@ -375,7 +375,7 @@ def _train(path_or_frame: str | os.PathLike[str] | pd.DataFrame, options: TrainF
         if options.choose
         else {"regularised": ClassifierConfig(seed=options.seed)}
     )
-    union = _union_config(list(window_grid.values()), base)
+    union = replace(_union_config(list(window_grid.values()), base), label_state=options.choose)
     progress.stage("features", total=len(data), unit="rows")
     schema_all = fit_feature_schema(
         data, union, entity_columns=options.entity_columns, ignore_columns=options.ignore_columns
@@ -405,7 +405,7 @@ def _train(path_or_frame: str | os.PathLike[str] | pd.DataFrame, options: TrainF
         return feats[list(names_for(cfg))].to_numpy(dtype=np.float64)[labelled]
 
     candidates: list[dict[str, Any]] = []
-    n_fits = len(booster_grid) + len(window_grid) - 1
+    n_fits = len(booster_grid) + len(window_grid) - 1 + int(options.choose)
     progress.stage("choosing settings", total=n_fits, unit="fits")
     x_std = matrix(window_grid["standard"])
     best: dict[str, Any] | None = None
@@ -432,6 +432,18 @@ def _train(path_or_frame: str | os.PathLike[str] | pd.DataFrame, options: TrainF
         candidates.append(cand)
         if ap > best["validation_ap"]:
             best = {**cand, "model": booster, "x": x_w}
+    if options.choose:
+        # The entities' and the customer's label state (fraud.label_state) on the chosen windows.
+        state_cfg = replace(window_grid[best["windows"]], label_state=True)
+        x_s = matrix(state_cfg)
+        booster, ap = _fit_candidate(x_s, y, blocks, booster_grid[best["booster"]])
+        progress.advance()
+        cand = {**{k: best[k] for k in ("windows", "booster")}, "sequence": ""}
+        cand.update(label_state=True, validation_ap=ap)
+        candidates.append(cand)
+        if ap > best["validation_ap"]:
+            best = {**cand, "model": booster, "x": x_s}
+            window_grid = {**window_grid, best["windows"]: state_cfg}
     sequence = None
     seq_reason = "not asked for (--no-sequence)"
     if options.with_sequence:
