@@ -42,12 +42,17 @@ def test_choice_is_recorded_and_deterministic_under_a_seed(tmp_path):
     a = train_fraud(frame, TrainFraudOptions(seed=1, choose=True))
     b = train_fraud(frame, TrainFraudOptions(seed=1, choose=True))
     choice = a.metadata["choice"]
-    # Three booster settings on the standard windows, then two other window sets.
-    assert len(choice["candidates"]) == 5
+    # Three booster settings on the standard windows, two other window sets, then the
+    # label-state features on the best of those.
+    assert len(choice["candidates"]) == 6
     assert {c["booster"] for c in choice["candidates"]} == {"regularised", "stock", "deep"}
     assert {c["windows"] for c in choice["candidates"]} == {"standard", "short", "coarse"}
+    assert [c.get("label_state", False) for c in choice["candidates"]] == [False] * 5 + [True]
     best = max(choice["candidates"], key=lambda c: c["validation_ap"])
     assert (choice["windows"], choice["booster"]) == (best["windows"], best["booster"])
+    state = best.get("label_state", False)
+    assert choice["label_state"] == state == a.schema.config.label_state
+    assert ("terminal_id_fraud_age" in a.feature_names) == state
     assert choice == b.metadata["choice"]
     assert a.save(tmp_path / "a") and b.save(tmp_path / "b")
     assert load_bundle(tmp_path / "a").version == load_bundle(tmp_path / "b").version
@@ -90,8 +95,8 @@ def test_progress_reports_each_stage():
         "reading",
         "features",
         "choosing settings",
-        "final fit",
         "calibrating",
+        "final fit",
         "risk tables",
         "<closed>",
     ]
