@@ -14,6 +14,7 @@ from fraud.features import (
     fit_feature_schema,
     with_risk_tables,
 )
+from fraud.model import describe
 from tests.fraud.txn_frames import make_frame
 
 STATE = ("_fraud_age", "_first_fraud_age", "_labels_since_fraud", "_risk_since_fraud")
@@ -138,3 +139,12 @@ def test_bundle_recent_labels_carry_the_state_past_the_cutoff(frame):
         )
     again = type(schema).from_json(schema.to_json())
     assert again == schema and again.config.label_state
+
+
+def test_reasons_read_as_words():
+    assert (
+        describe("terminal_id_fraud_age", 2.0) == "latest known fraud at this terminal 2.0 days ago"
+    )
+    assert describe("customer_id_risk_since_fraud", 0.5) == (
+        "50% of this card's labels fraud since its first known fraud"
+    )
