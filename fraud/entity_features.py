@@ -35,6 +35,7 @@ from fraud.feature_schema import (
     string_keys,
     timestamps_ms,
 )
+from fraud.label_state import CUSTOMER, label_state, label_state_names
 
 NEVER = np.iinfo(np.int64).max
 
@@ -49,7 +50,17 @@ def entity_feature_names(entity: str, config: FeatureConfig) -> list[str]:
         names.append(f"{entity}_amount_ratio")
     names.append(f"{entity}_risk")
     names += [f"{entity}_risk_{w}" for w, _ in config.risk_windows]
+    if config.label_state and activity:
+        names += label_state_names(entity)
     return names
+
+
+def labelled_columns(schema: FeatureSchema) -> list[str]:
+    """Entity columns (and the customer, for its label state) whose labels features read."""
+    cols = list(schema.entities)
+    if f"{CUSTOMER}_fraud_age" in schema.names:
+        cols.append(CUSTOMER)
+    return cols
 
 
 def label_known_ms(frame: pd.DataFrame, config: FeatureConfig) -> np.ndarray:
@@ -137,7 +148,7 @@ def label_events(frame: pd.DataFrame, schema: FeatureSchema) -> ContextEvents:
         if "is_fraud" in frame.columns
         else np.zeros(len(frame))
     )
-    cols = [c for c in schema.entities if c in frame.columns]
+    cols = [c for c in labelled_columns(schema) if c in frame.columns]
     return ContextEvents(
         known_ms=known.astype(np.int64),
         is_fraud=y,
@@ -193,7 +204,7 @@ def entity_features(
     """
     cfg = schema.config
     wanted = set(schema.names)
-    cols = [e for e in schema.entities if any(n.startswith(f"{e}_") for n in wanted)]
+    cols = [e for e in labelled_columns(schema) if any(n.startswith(f"{e}_") for n in wanted)]
     if not cols or len(frame) == 0:
         return {}
     if events is None:
@@ -210,6 +221,7 @@ def entity_features(
     t0 = min(int(t.min()) for t in times if len(t))
     t1 = max(int(t.max()) for t in times if len(t))
     longest = max([s for _, s in cfg.entity_windows + cfg.risk_windows] + [1.0])
+    state_window = max([s for _, s in cfg.risk_windows] + [0.0])
     span = (t1 - t0) + 2 * int(longest * 1000) + 2
     grate = _global_rate(schema, events, ts)
     out: dict[str, np.ndarray] = {}
@@ -285,6 +297,21 @@ def entity_features(
             f = ev.cums[0][hi_ev] - ev.cums[0][lo_ev] + rec.cums[0][hi_rec] - rec.cums[0][lo_rec]
             cnt = ev.cums[1][hi_ev] - ev.cums[1][lo_ev] + rec.cums[1][hi_rec] - rec.cums[1][lo_rec]
             out[f"{col}_risk_{w}"] = np.where(missing, np.nan, (f + ww * grate) / (cnt + ww))
+        if f"{col}_fraud_age" in wanted:
+            # Fraud labels alone, per source, for the latest / earliest fraud known by t.
+            ev_frauds = _KeyedTimes(
+                np.where(lab & (events.is_fraud > 0), ev_codes, -1), events.known_ms, [], t0, span
+            )
+            rec_f = np.asarray(recent.frauds, float)
+            rec_frauds = _KeyedTimes(
+                np.where(rec_f > 0, rec_codes, -1),
+                np.asarray(recent.known_ms, np.int64),
+                [],
+                t0,
+                span,
+            )
+            state = label_state(col, codes, ts, state_window, [(ev_frauds, ev), (rec_frauds, rec)])
+            out.update({k: np.where(missing, np.nan, v) for k, v in state.items()})
     return {k: v for k, v in out.items() if k in wanted}
 
 
@@ -303,19 +330,22 @@ def with_risk_tables(schema: FeatureSchema, frame: pd.DataFrame, cutoff_ms: int)
     day_end = np.minimum((k_ms // DAY_MS + 1) * DAY_MS - 1, cutoff_ms)
     tables: dict[str, RiskTable] = {}
     recent: dict[str, RecentLabels] = {}
-    for col in schema.entities:
-        if f"{col}_risk" not in schema.names or col not in frame.columns:
+    for col in labelled_columns(schema):
+        if col not in frame.columns or not (
+            f"{col}_risk" in schema.names or f"{col}_fraud_age" in schema.names
+        ):
             continue
         keys = string_keys(frame[col])[mask]
         ok = np.array([k is not None for k in keys], dtype=bool)
         g = pd.DataFrame({"k": keys[ok], "y": y[ok]}).groupby("k", sort=True)["y"]
         agg = pd.DataFrame({"f": g.sum(), "n": g.count()})
-        tables[col] = RiskTable(
-            {
-                str(k): (int(f), int(c))
-                for k, f, c in zip(agg.index, agg["f"], agg["n"], strict=True)
-            }
-        )
+        if f"{col}_risk" in schema.names:  # the customer's label state needs recent only
+            tables[col] = RiskTable(
+                {
+                    str(k): (int(f), int(c))
+                    for k, f, c in zip(agg.index, agg["f"], agg["n"], strict=True)
+                }
+            )
         if longest > 0:
             sel = ok & (k_ms > since)
             rg = pd.DataFrame({"k": keys[sel], "t": day_end[sel], "y": y[sel]}).groupby(

@@ -59,6 +59,9 @@ class FeatureConfig:
         home_grid_deg: grid cell size (degrees) for the customer's modal "home" location.
         recent_amounts: how many of the customer's previous amounts the median ratio and the
             rank compare against.
+        label_state: also the label state of every entity with activity features and of
+            the customer (`fraud.label_state`: how old its latest and first known frauds
+            are, labels since, fraud share since); training chooses it per file.
     """
 
     windows: _Windows = (
@@ -75,6 +78,7 @@ class FeatureConfig:
     risk_default_rate: float = 0.01
     home_grid_deg: float = 0.1
     recent_amounts: int = 10
+    label_state: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +91,7 @@ class FeatureConfig:
             "risk_default_rate": self.risk_default_rate,
             "home_grid_deg": self.home_grid_deg,
             "recent_amounts": self.recent_amounts,
+            "label_state": self.label_state,
         }
 
     @classmethod
@@ -104,6 +109,8 @@ class FeatureConfig:
             risk_default_rate=float(data["risk_default_rate"]),
             home_grid_deg=float(data["home_grid_deg"]),
             recent_amounts=int(data.get("recent_amounts", default.recent_amounts)),
+            # Bundles from before label-state features do not have the key.
+            label_state=bool(data.get("label_state", False)),
         )
 
 

@@ -46,6 +46,7 @@ from fraud.file_columns import (
     encode_categories,
     encode_numeric,
 )
+from fraud.label_state import CUSTOMER, label_state_names
 from fraud.schema import CANONICAL, PAN_NAMES
 
 __all__ = [
@@ -103,6 +104,8 @@ def feature_names(
         names.append("channel_code")
     for entity in entities:
         names += entity_feature_names(entity, config)
+    if config.label_state:
+        names += label_state_names(CUSTOMER)
     names += [f"num_{c}" for c in numeric_columns]
     names += [f"cat_{c}" for c in categories]
     return tuple(names)

@@ -290,7 +290,19 @@ _ENTITY_TEMPLATES: tuple[tuple[str, str], ...] = (
 )
 
 
+_STATE_TEMPLATES: dict[str, str] = {
+    "_fraud_age": "latest known fraud at this {e} {v:.1f} days ago",
+    "_first_fraud_age": "frauds known at this {e} for {v:.1f} days",
+    "_labels_since_fraud": "{v:.0f} legitimate labels at this {e} since its latest fraud",
+    "_risk_since_fraud": "{p:.0%} of this {e}'s labels fraud since its first known fraud",
+}
+
+
 def _entity_formatter(name: str) -> Callable[[float], str] | None:
+    for suffix, template in _STATE_TEMPLATES.items():  # fraud.label_state
+        for entity, word in (*_ENTITY_WORDS.items(), ("customer_id", "card")):
+            if name == f"{entity}{suffix}":
+                return lambda v: template.format(e=word, v=v, p=v)
     for entity, word in _ENTITY_WORDS.items():
         if not name.startswith(f"{entity}_"):
             continue

@@ -210,11 +210,17 @@ def train_fraud_command(
     click.echo(f"chose windows {choice['windows']}, booster {choice['booster']}: {choice['why']}")
     for cand in choice["candidates"]:
         seq = f" + {cand['sequence']} sequences" if cand["sequence"] else ""
+        seq += " + label state" if cand.get("label_state") else ""
         click.echo(
             f"  windows {cand['windows']:<9} booster {cand['booster']:<12}{seq:<36}"
             f" validation AP {cand['validation_ap']:.4f}"
         )
     click.echo(f"sequence features: {choice['sequence_reason']}")
+    state = "on" if choice.get("label_state") else "off"
+    click.echo(f"label-state features (entities' and customer's latest known frauds): {state}")
+    click.echo(
+        f"final booster fitted on: {bundle.metadata.get('final_fit', 'fit + early stopping')}"
+    )
     click.echo(f"entities: {', '.join(choice['entities']) or 'none'}")
     extra = choice["numeric_columns"] + choice["categorical_columns"]
     click.echo(f"file columns used: {', '.join(extra) or 'none'}")
@@ -343,7 +349,6 @@ def _train_summary(bundle, path: Path) -> dict:
 
 def _names(text: str | None) -> tuple[str, ...]:
     return tuple(n.strip() for n in (text or "").split(",") if n.strip())
-
 
 
 def _has_review_db(settings: Settings) -> bool:

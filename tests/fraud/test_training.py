@@ -42,12 +42,17 @@ def test_choice_is_recorded_and_deterministic_under_a_seed(tmp_path):
     a = train_fraud(frame, TrainFraudOptions(seed=1, choose=True))
     b = train_fraud(frame, TrainFraudOptions(seed=1, choose=True))
     choice = a.metadata["choice"]
-    # Three booster settings on the standard windows, then two other window sets.
-    assert len(choice["candidates"]) == 5
+    # Three booster settings on the standard windows, two other window sets, then the
+    # label-state features on the best of those.
+    assert len(choice["candidates"]) == 6
     assert {c["booster"] for c in choice["candidates"]} == {"regularised", "stock", "deep"}
     assert {c["windows"] for c in choice["candidates"]} == {"standard", "short", "coarse"}
+    assert [c.get("label_state", False) for c in choice["candidates"]] == [False] * 5 + [True]
     best = max(choice["candidates"], key=lambda c: c["validation_ap"])
     assert (choice["windows"], choice["booster"]) == (best["windows"], best["booster"])
+    state = best.get("label_state", False)
+    assert choice["label_state"] == state == a.schema.config.label_state
+    assert ("terminal_id_fraud_age" in a.feature_names) == state
     assert choice == b.metadata["choice"]
     assert a.save(tmp_path / "a") and b.save(tmp_path / "b")
     assert load_bundle(tmp_path / "a").version == load_bundle(tmp_path / "b").version
@@ -90,8 +95,8 @@ def test_progress_reports_each_stage():
         "reading",
         "features",
         "choosing settings",
-        "final fit",
         "calibrating",
+        "final fit",
         "risk tables",
         "<closed>",
     ]
@@ -122,3 +127,19 @@ def test_minimal_file_trains_scores_and_evaluates(minimal, tmp_path):
     blind_report = evaluate_fraud(frame, blind, EvaluateOptions(start="2026-02-22", ablation=False))
     ap, blind_ap = (r.metrics["average_precision"] for r in (report, blind_report))
     assert ap > blind_ap + 0.1, (ap, blind_ap)
+
+
+def test_final_fit_learns_the_latest_block_but_calibrates_out_of_sample():
+    frame = make_frame(n=5000, n_customers=120, days=50, seed=14)
+    full = train_fraud(frame, TrainFraudOptions(seed=0))
+    held = train_fraud(frame, TrainFraudOptions(seed=0, final_fit_all=False))
+    assert full.metadata["final_fit"] == "every labelled block"
+    assert held.metadata["final_fit"] == "fit + early stopping"
+    # Calibration and thresholds come from the booster without the latest block in both.
+    assert full.metadata["metrics_calibration_block"] == held.metadata["metrics_calibration_block"]
+    assert full.thresholds == held.thresholds
+    # The shipped booster saw the calibration block: it ranks that block better than the
+    # booster that did not, and the recorded final figures say so.
+    final, out = (b.metadata["metrics_calibration_block_final"] for b in (full, held))
+    assert out == held.metadata["metrics_calibration_block"]
+    assert final["average_precision"] > out["average_precision"]
