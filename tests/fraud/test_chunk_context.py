@@ -44,12 +44,15 @@ def test_context_holds_the_terminal_model_features_of_every_row():
     bundle = load_bundle(DEFAULT_BUNDLE)
     frame = _with_entities(make_frame(n=200, n_customers=5, days=3, seed=1), seed=1)
     frame["note"] = "free text"
+    frame["terminal_id"] = [f"T{k % 7:03d}" for k in range(len(frame))]  # across customers
     context = context_rows(frame, bundle)
     assert context is not None and len(context) == len(frame)
     names = [n for n in bundle.sequence.names if n.startswith("seq_terminal_id")]
     assert list(context.columns) == ["transaction_id", *names]
-    # A chunk looks its rows up: the values the whole input gives them, in the chunk's order.
-    chunk = frame.iloc[[150, 3, 77]]
+    # A chunk (every row of some customers, as the partitioner cuts them) looks its terminal
+    # features up: the values the whole input gives them; its customer sequences are its own.
+    chunk = frame[frame["customer_id"].isin(frame["customer_id"].unique()[[1, 3]])]
+    assert set(chunk["terminal_id"]) & set(frame.drop(chunk.index)["terminal_id"])
     got = sequence_features(bundle.sequence, chunk, context)
     whole = bundle.sequence.features(frame).loc[chunk.index]
     pd.testing.assert_frame_equal(got, whole)
