@@ -292,7 +292,9 @@ class FeatureSchema:
             "global_risk": list(self.global_risk),
             "cutoff_ms": self.cutoff_ms,
             "ignored": dict(self.ignored),
-            "derived": [d.to_json() for d in self.derived],
+            # Written only when present: a schema without derived columns keeps the JSON, and
+            # so the bundle content version, it had before derived columns existed.
+            **({"derived": [d.to_json() for d in self.derived]} if self.derived else {}),
         }
 
     @classmethod

@@ -138,3 +138,16 @@ def test_same_training_same_version(tmp_path):
     b = train_fraud(frame, TrainFraudOptions(seed=2)).save(tmp_path / "b")
     c = train_fraud(frame, TrainFraudOptions(seed=2, label_delay_days=3)).save(tmp_path / "c")
     assert load_bundle(a).version == load_bundle(b).version != load_bundle(c).version
+
+
+def test_shipped_bundle_version_is_its_content_version_under_todays_code():
+    """A rebuild gives the shipped id only if today's code writes the same content: a schema
+    field added to every bundle's JSON (as derived columns once were) would change every id."""
+    import skops.io as sio
+
+    from fraud.bundle import DEFAULT_BUNDLE, _manifest, content_version, load_bundle
+
+    bundle = load_bundle(DEFAULT_BUNDLE)
+    booster = sio.dumps(bundle.classifier.booster)
+    calibrator = sio.dumps(bundle.classifier.calibrator)
+    assert content_version(booster, calibrator, _manifest(bundle)) == bundle.version
