@@ -101,13 +101,16 @@ def _moe_layers(model: Model) -> int:
     return config.num_hidden_layers - first_dense
 
 
-@torch.inference_mode()
-def extract_features(
-    model: Model, texts: Sequence[str], options: FeatureOptions = FeatureOptions()
-) -> Features:
-    """Features of each text under a causal LM (see ``Features``)."""
+def encode_texts(
+    model: Model, texts: Sequence[str], caller: str
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Token ids of each text after a BOS token, and each token's (start, end) characters.
+
+    Raises:
+        CoreModelError: ``model`` is no causal LM with a tokenizer (``caller`` names the use).
+    """
     if model.kind != "causal_lm" or model.tokenizer is None:
-        raise CoreModelError("extract_features needs a text model with a tokenizer")
+        raise CoreModelError(f"{caller} needs a text model with a tokenizer")
     tok = model.tokenizer
     encoded = tok(list(texts), add_special_tokens=False, return_offsets_mapping=True)
     seqs = [np.array([tok.bos_token_id] + ids, dtype=np.int64) for ids in encoded["input_ids"]]
@@ -115,6 +118,16 @@ def extract_features(
         np.array([(0, 0)] + [tuple(o) for o in offs], dtype=np.int64).reshape(-1, 2)
         for offs in encoded["offset_mapping"]
     ]
+    return seqs, offsets
+
+
+@torch.inference_mode()
+def extract_features(
+    model: Model, texts: Sequence[str], options: FeatureOptions = FeatureOptions()
+) -> Features:
+    """Features of each text under a causal LM (see ``Features``)."""
+    seqs, offsets = encode_texts(model, texts, "extract_features")
+    tok = model.tokenizer
     module = model.module
     device = model.torch_device
     n_exp = (

@@ -23,8 +23,7 @@ import numpy as np
 import torch
 
 from core_model.config import FeatureOptions
-from core_model.errors import CoreModelError
-from core_model.features import extract_features
+from core_model.features import encode_texts, extract_features
 from core_model.load import Model
 
 
@@ -71,15 +70,8 @@ def score_tokens(
         batch_size: Texts per forward.
         max_length: Texts of more tokens go through `extract_features`' overlapping windows.
     """
-    if model.kind != "causal_lm" or model.tokenizer is None:
-        raise CoreModelError("score_tokens needs a text model with a tokenizer")
+    seqs, offsets = encode_texts(model, texts, "score_tokens")
     tok = model.tokenizer
-    encoded = tok(list(texts), add_special_tokens=False, return_offsets_mapping=True)
-    seqs = [np.array([tok.bos_token_id] + ids, dtype=np.int64) for ids in encoded["input_ids"]]
-    offsets = [
-        np.array([(0, 0)] + [tuple(o) for o in offs], dtype=np.int64).reshape(-1, 2)
-        for offs in encoded["offset_mapping"]
-    ]
     # want[i][t]: the output layer is needed at position t (it predicts token t + 1)
     want_s, want_k = [], []
     for i, (seq, offs) in enumerate(zip(seqs, offsets, strict=True)):

@@ -18,6 +18,7 @@ import io
 import re
 import textwrap
 import tokenize
+from collections.abc import Iterator
 
 _KEEP_COMMENT = re.compile(r"#\s*(noqa|type:|pragma|pylint:|fmt:|isort:|ruff:)|^#!|coding[:=]")
 # a ruler: "#####", "# -----", "#=====": shortened to fit rather than wrapped
@@ -201,9 +202,8 @@ def _fix_comments(source: str, width: int) -> str:
 _TRIPLE = re.compile(r"""^[rRuU]?(\"\"\"|''')""")
 
 
-def _docstring_lines(tree: ast.AST, source_lines: list[str]) -> set[int]:
-    """Lines of triple-quoted docstrings (a one-quote docstring cannot be wrapped in place)."""
-    lines: set[int] = set()
+def docstrings(tree: ast.AST) -> Iterator[ast.Constant]:
+    """The docstring of every module, class and function in ``tree``."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             body = node.body
@@ -213,14 +213,20 @@ def _docstring_lines(tree: ast.AST, source_lines: list[str]) -> set[int]:
                 and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)
             ):
-                expr = body[0].value
-                start = source_lines[expr.lineno - 1].encode("utf-8")[expr.col_offset :]
-                if not _TRIPLE.match(start.decode("utf-8", "replace")):
-                    continue
-                # every line but the closing one, which ends in the quotes
-                lines.update(range(expr.lineno, expr.end_lineno))
-                if expr.lineno == expr.end_lineno:
-                    lines.add(expr.lineno)
+                yield body[0].value
+
+
+def _docstring_lines(tree: ast.AST, source_lines: list[str]) -> set[int]:
+    """Lines of triple-quoted docstrings (a one-quote docstring cannot be wrapped in place)."""
+    lines: set[int] = set()
+    for expr in docstrings(tree):
+        start = source_lines[expr.lineno - 1].encode("utf-8")[expr.col_offset :]
+        if not _TRIPLE.match(start.decode("utf-8", "replace")):
+            continue
+        # every line but the closing one, which ends in the quotes
+        lines.update(range(expr.lineno, expr.end_lineno))
+        if expr.lineno == expr.end_lineno:
+            lines.add(expr.lineno)
     return lines
 
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from codeassist.refactor.pep8 import docstrings
 from codeassist.refactor.renames import plan_renames
 
 AMBIGUOUS_CODES = ("E741", "E742", "E743")
@@ -54,18 +55,7 @@ class Violation(Protocol):
 
 def _docstring_rows(tree: ast.AST) -> set[tuple[int, int]]:
     """(first, last) rows of every docstring."""
-    rows = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            body = node.body
-            if (
-                body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                rows.add((body[0].value.lineno, body[0].value.end_lineno or 0))
-    return rows
+    return {(expr.lineno, expr.end_lineno or 0) for expr in docstrings(tree)}
 
 
 def string_content_rows(
