@@ -15,23 +15,11 @@ import difflib
 import warnings
 from dataclasses import dataclass
 
+from codeassist.defects.findings import BUG_KINDS
 from codeassist.defects.statements import SourceIndex, list_statements
 
 # What a fix changed, named like the seeded kinds where it is one of them (`findings.BUG_KINDS`).
-FIX_CATEGORIES = (
-    "swapped_args",
-    "wrong_binary_operator",
-    "wrong_comparison",
-    "wrong_boolean_operator",
-    "wrong_variable",
-    "off_by_one",
-    "negated_condition",
-    "wrong_attribute",
-    "dropped_return",
-    "call_arguments",
-    "condition",
-    "other",
-)
+FIX_CATEGORIES = (*BUG_KINDS, "call_arguments", "condition", "other")
 _MODULE_NAMES = {"__file__", "__name__", "__doc__", "__spec__", "__path__", "__loader__"}
 _BUILTINS = set(dir(builtins)) | _MODULE_NAMES
 

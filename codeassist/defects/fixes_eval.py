@@ -64,33 +64,28 @@ class FixesEvalConfig:
     batch_files: int = 16
 
 
-def static_found(sources: list[str]) -> Found:
-    """The suite's static engine as `detect-defects` shows it by default."""
-    from codeassist.defects.static import STATIC_THRESHOLD, check_source
+def _shown(check: Callable[[str, str], list], sources: list[str]) -> Found:
+    """``check``'s findings per source at the confidence `detect-defects` shows by default."""
+    from codeassist.defects.static import STATIC_THRESHOLD
 
     return [
-        [
-            (f.line, f.rule_id)
-            for f in check_source(s, "case.py")
-            if f.confidence >= STATIC_THRESHOLD
-        ]
+        [(f.line, f.rule_id) for f in check(s, "case.py") if f.confidence >= STATIC_THRESHOLD]
         for s in sources
     ]
+
+
+def static_found(sources: list[str]) -> Found:
+    """The suite's static engine as `detect-defects` shows it by default."""
+    from codeassist.defects.static import check_source
+
+    return _shown(check_source, sources)
 
 
 def semantic_found(sources: list[str]) -> Found:
     """The semantic engine (`codeassist.defects.semantic`) at the default confidence."""
     from codeassist.defects.semantic import check_semantic
-    from codeassist.defects.static import STATIC_THRESHOLD
 
-    return [
-        [
-            (f.line, f.rule_id)
-            for f in check_semantic(s, "case.py")
-            if f.confidence >= STATIC_THRESHOLD
-        ]
-        for s in sources
-    ]
+    return _shown(check_semantic, sources)
 
 
 def pylint_checks_found(sources: list[str]) -> Found:

@@ -150,29 +150,16 @@ def check_self_attributes(facts: FileFacts, path: str) -> list[Finding]:
                 ):
                     continue
                 close = closest_name(n.attr, defined)
-                if close:
-                    findings.append(
-                        make_finding(
-                            facts,
-                            path,
-                            n,
-                            RULE,
-                            f"`self.{n.attr}` is never set or defined in `{node.name}` or its "
-                            f"bases; did you mean `self.{close}`?",
-                            TYPO_CONFIDENCE,
-                            fix=f"self.{close}",
-                        )
+                message = f"`self.{n.attr}` is never set or defined in `{node.name}` or its bases"
+                findings.append(
+                    make_finding(
+                        facts,
+                        path,
+                        n,
+                        RULE,
+                        f"{message}; did you mean `self.{close}`?" if close else message,
+                        TYPO_CONFIDENCE if close else UNKNOWN_CONFIDENCE,
+                        fix=f"self.{close}" if close else None,
                     )
-                else:
-                    findings.append(
-                        make_finding(
-                            facts,
-                            path,
-                            n,
-                            RULE,
-                            f"`self.{n.attr}` is never set or defined in `{node.name}` or its "
-                            "bases",
-                            UNKNOWN_CONFIDENCE,
-                        )
-                    )
+                )
     return findings
